@@ -1,0 +1,21 @@
+"""VizTube on Chalice: wiring only (blueprints under /api/v2, one middleware)."""
+
+from chalice import Chalice
+
+from functions import fallback, healthcheck, media, users
+from shared import middleware
+from shared.logs import configure_logging
+from shared.settings import get_settings
+
+configure_logging(get_settings().log_level)
+app = Chalice(app_name="viztube", configure_logs=False)
+app.debug = False  # unknown errors answer a generic 500; details go to the log with the request id
+app.api.binary_types.extend(["multipart/form-data", "image/webp", "video/mp4", "video/quicktime",
+                             "video/x-matroska", "application/vnd.apple.mpegurl", "video/mp2t"])
+
+app.register_blueprint(healthcheck.bp, url_prefix="/api/v2/healthcheck")
+app.register_blueprint(users.bp, url_prefix="/api/v2/user")
+app.register_blueprint(media.bp, url_prefix="/api/v2/media")
+app.register_blueprint(fallback.bp)  # last: JSON 404 for whatever no route above claims
+
+app.register_middleware(middleware.handle, "http")

@@ -1,0 +1,1 @@
+"""HTTP handlers: one Chalice Blueprint per feature area, each named `bp`."""

@@ -1,0 +1,248 @@
+"""The database: a pg8000 connection pool, transactions, and database errors mapped once to API errors.
+
+Every statement runs inside `transaction()`. A transaction opened while another is active on the same
+thread joins it, so `shared.sql` functions compose inside a service's transaction. No other module
+imports pg8000.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pg8000.dbapi
+from dbutils.pooled_db import PooledDB, TooManyConnections
+
+from shared import errors
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# pg8000's DB-API takes its parameter style from a module global; `:name` matches the native API.
+pg8000.dbapi.paramstyle = "named"
+
+# Unique constraints → the field named in the 409 message ("username already exists").
+UNIQUE_FIELDS: dict[str, str] = {
+    "users_username_key": "username",
+    "users_email_key": "email",
+}
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    user: str
+    password: str | None
+    database: str
+    host: str | None
+    port: int
+    unix_sock: str | None
+    ssl_context: Any
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"user": self.user, "database": self.database, "password": self.password,
+                                  "ssl_context": self.ssl_context, "timeout": 30, "application_name": "viztube"}
+        if self.unix_sock:
+            kwargs["unix_sock"] = self.unix_sock
+        else:
+            kwargs["host"], kwargs["port"] = self.host, self.port
+        return kwargs
+
+
+def parse_database_url(url: str) -> ConnectionParams:
+    """postgresql://user:pass@host:5432/db?sslmode=verify-full&sslrootcert=/path/ca.pem, or ?host=/socket/dir."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql", "postgresql+pg8000"):
+        raise errors.InternalError("DATABASE_URL must start with postgresql://")
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    host = query.get("host") or (unquote(parsed.hostname) if parsed.hostname else None)
+    port = parsed.port or int(query.get("port", 5432))
+    unix_sock = f"{host}/.s.PGSQL.{port}" if host and host.startswith("/") else None
+    sslmode = query.get("sslmode", "prefer")
+    ssl_context: Any
+    if unix_sock or sslmode == "disable":
+        ssl_context = False
+    elif sslmode in ("verify-full", "verify-ca"):
+        ssl_context = ssl.create_default_context(cafile=query.get("sslrootcert"))
+        ssl_context.check_hostname = sslmode == "verify-full"
+    elif sslmode == "require":
+        ssl_context = True
+    else:
+        ssl_context = None  # pg8000: try TLS, fall back to plaintext
+    return ConnectionParams(
+        user=unquote(parsed.username or "postgres"),
+        password=unquote(parsed.password) if parsed.password else None,
+        database=unquote(parsed.path.lstrip("/")) or "postgres",
+        host=None if unix_sock else (host or "localhost"),
+        port=port,
+        unix_sock=unix_sock,
+        ssl_context=ssl_context,
+    )
+
+
+_pool: PooledDB | None = None
+_pool_lock = threading.Lock()
+_local = threading.local()
+
+
+def database_url() -> str:
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    from shared.embedded_pg import ensure_embedded  # imported lazily: pgserver is not in the Lambda zip
+
+    return ensure_embedded(settings.pgdata_dir)
+
+
+def _get_pool() -> PooledDB:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                params = parse_database_url(database_url())
+                size = get_settings().db_pool_size
+                _pool = PooledDB(
+                    pg8000.dbapi,
+                    mincached=0,
+                    maxcached=size,
+                    maxconnections=size,
+                    blocking=True,  # a request waits for a free connection instead of failing
+                    ping=(1, "SELECT 1"),  # checked when taken from the pool: a dropped connection is replaced
+                    setsession=["SET TIME ZONE 'UTC'", "SET statement_timeout = '30s'"],
+                    reset=True,
+                    **params.connect_kwargs(),
+                )
+    return _pool
+
+
+def close_pool() -> None:
+    """Close every pooled connection (tests, shutdown, and after a fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+class Tx:
+    """One open transaction: run statements, get dicts back."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def _run(self, sql: str, params: dict[str, Any]) -> Any:
+        try:
+            if params:
+                self._cursor.execute(sql, params)
+            else:
+                self._cursor.execute(sql)
+        except pg8000.dbapi.DatabaseError as exc:
+            raise map_database_error(exc) from exc
+        except (pg8000.dbapi.InterfaceError, OSError) as exc:
+            raise errors.ServiceUnavailable("Database unavailable") from exc
+        return self._cursor
+
+    def fetch_all(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        cursor = self._run(sql, params)
+        if cursor.description is None:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def fetch_one(self, sql: str, **params: Any) -> dict[str, Any] | None:
+        rows = self.fetch_all(sql, **params)
+        return rows[0] if rows else None
+
+    def fetch_value(self, sql: str, **params: Any) -> Any:
+        row = self.fetch_one(sql, **params)
+        return None if row is None else next(iter(row.values()))
+
+    def execute(self, sql: str, **params: Any) -> int:
+        return self._run(sql, params).rowcount
+
+
+@contextmanager
+def transaction() -> Iterator[Tx]:
+    """Open a transaction (or join the one already open on this thread); commit on success, roll back on error."""
+    current: Tx | None = getattr(_local, "tx", None)
+    if current is not None:
+        yield current
+        return
+    try:
+        conn = _get_pool().connection()
+    except TooManyConnections as exc:
+        raise errors.ServiceUnavailable("Database busy") from exc
+    except (pg8000.dbapi.Error, pg8000.dbapi.InterfaceError, OSError) as exc:
+        log.error("database connection failed: %s", exc)
+        raise errors.ServiceUnavailable("Database unavailable") from exc
+    tx = Tx(conn.cursor())
+    _local.tx = tx
+    try:
+        conn.begin()  # marks the transaction for DBUtils: no silent retry on another connection mid-way
+        yield tx
+        conn.commit()
+    except BaseException:
+        try:
+            conn.rollback()
+        except Exception:  # the connection is gone; the server rolled back already
+            log.warning("rollback failed; discarding connection", exc_info=True)
+        raise
+    finally:
+        _local.tx = None
+        conn.close()  # back to the pool
+
+
+def in_transaction() -> bool:
+    return getattr(_local, "tx", None) is not None
+
+
+def fetch_all(sql: str, **params: Any) -> list[dict[str, Any]]:
+    with transaction() as tx:
+        return tx.fetch_all(sql, **params)
+
+
+def fetch_one(sql: str, **params: Any) -> dict[str, Any] | None:
+    with transaction() as tx:
+        return tx.fetch_one(sql, **params)
+
+
+def fetch_value(sql: str, **params: Any) -> Any:
+    with transaction() as tx:
+        return tx.fetch_value(sql, **params)
+
+
+def execute(sql: str, **params: Any) -> int:
+    with transaction() as tx:
+        return tx.execute(sql, **params)
+
+
+def _field_from_detail(detail: str) -> str | None:
+    match = re.match(r"Key \((?:lower\()?([a-z_]+)\)?\)=", detail or "")
+    return match.group(1) if match else None
+
+
+def map_database_error(exc: Exception) -> errors.AppError:
+    """Turn a PostgreSQL error into the API error it means (the only place this happens)."""
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    code = info.get("C", "")
+    if code == "23505":  # unique_violation
+        field = UNIQUE_FIELDS.get(info.get("n", "")) or _field_from_detail(info.get("D", "")) or "Field"
+        return errors.Conflict(f"{field} already exists")
+    if code == "23503":  # foreign_key_violation: the row referred to is gone
+        return errors.NotFound("Related record not found")
+    if code in ("22P02", "22003", "22007", "22008"):  # bad uuid / number / date text
+        return errors.BadRequest("Invalid identifier or value")
+    if code == "22001":  # string_data_right_truncation
+        return errors.ValidationFailed("Value too long")
+    if code in ("40001", "40P01", "55P03", "57014"):  # serialization, deadlock, lock/statement timeout
+        return errors.ServiceUnavailable("Database busy, please retry")
+    if code.startswith("08") or code in ("57P01", "57P02", "57P03"):  # connection gone / server shutting down
+        return errors.ServiceUnavailable("Database unavailable")
+    log.error("unmapped database error %s: %s", code, info.get("M"))
+    return errors.InternalError()

@@ -1,0 +1,64 @@
+"""The one HTTP middleware: request ids, errors mapped to the envelope once, CORS and security headers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from chalice import Response
+from chalice.app import Request
+
+from shared import cors, errors
+from shared.http import error_response, request_id_var
+
+log = logging.getLogger("viztube.http")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+# Chalice's own error responses ({"Code", "Message"}) → our envelope's message.
+_CHALICE_MESSAGES = {
+    "MethodNotAllowedError": "Method not allowed",
+    "InternalServerError": "Internal server error",
+}
+
+
+def _rewrap_chalice_error(response: Response) -> Response:
+    body = response.body
+    if isinstance(body, (str, bytes)) and response.status_code >= 400:
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if not (isinstance(body, dict) and "Code" in body and "Message" in body):
+        return response
+    message = _CHALICE_MESSAGES.get(body["Code"], body["Message"])
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return error_response(response.status_code, message, headers=headers)
+
+
+def handle(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    incoming = event.headers.get("x-request-id") or ""
+    request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    try:
+        try:
+            response = get_response(event)
+        except errors.AppError as exc:
+            if exc.status_code >= 500:
+                log.error("request failed: %s", exc.message, exc_info=exc.__cause__ or exc)
+            message = exc.message if exc.status_code != 500 else "Internal server error"
+            response = error_response(exc.status_code, message, exc.errors, exc.headers)
+        response = _rewrap_chalice_error(response)
+        response.headers["X-Request-Id"] = request_id
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.update(cors.response_headers(event.headers.get("origin")))
+        log.info("request", extra={"method": event.method, "path": (event.context or {}).get("path", event.path),
+                                   "status": response.status_code,
+                                   "durationMs": round((time.perf_counter() - started) * 1000, 2)})
+        return response
+    finally:
+        request_id_var.reset(token)

@@ -1,0 +1,203 @@
+"""The only reader of the environment: every setting VizTube has, validated once, as a frozen object."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STAGES = ("dev", "test", "prod")
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+def _default_home() -> Path:
+    # Outside the checkout on purpose: `chalice local` reloads on any file change under the project
+    # directory, so database files and media written there would restart it in a loop.
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "viztube"
+
+
+def _duration(value: str, name: str) -> int:
+    """Seconds from '900', '15m', '7d', '12h' (the original's env style)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = value.strip().lower()
+    try:
+        if text and text[-1] in units:
+            seconds = int(text[:-1]) * units[text[-1]]
+        else:
+            seconds = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds or like 15m / 7d, got {value!r}") from None
+    if seconds <= 0:
+        raise SettingsError(f"{name} must be positive")
+    return seconds
+
+
+def _bool(value: str, name: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    home: Path
+    database_url: str | None
+    host: str
+    port: int
+    public_url: str
+    access_token_secret: str
+    refresh_token_secret: str
+    media_url_secret: str
+    access_token_ttl: int
+    refresh_token_ttl: int
+    cors_origins: tuple[str, ...]
+    storage: str
+    cloudinary_url: str | None
+    bcrypt_rounds: int
+    db_pool_size: int
+    max_json_bytes: int
+    max_image_bytes: int
+    max_video_bytes: int
+    log_level: str
+    extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.stage != "dev"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where uploads are spooled while parsed: never served."""
+        return self.home / "staging"
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def on_lambda(self) -> bool:
+        return "AWS_LAMBDA_FUNCTION_NAME" in self.extra
+
+
+def _persisted_secrets(home: Path) -> dict[str, str]:
+    """Random per-install secrets for dev/test, created once and kept under VIZTUBE_HOME."""
+    path = home / "secrets.json"
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        data = {}
+    wanted = ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET", "MEDIA_URL_SECRET")
+    if not all(data.get(k) for k in wanted):
+        for key in wanted:
+            data.setdefault(key, secrets.token_urlsafe(48))
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.chmod(0o600)
+        os.replace(tmp, path)
+    return data
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from the process environment, with a `.env` file (project dir or cwd) underneath."""
+    env: dict[str, str] = {}
+    for candidate in (PROJECT_DIR / ".env", Path.cwd() / ".env"):
+        if candidate.is_file():
+            env.update({k: v for k, v in dotenv_values(candidate).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    stage = env.get("VIZTUBE_STAGE", "dev")
+    if stage not in STAGES:
+        raise SettingsError(f"VIZTUBE_STAGE must be one of {', '.join(STAGES)}, got {stage!r}")
+    home = Path(env.get("VIZTUBE_HOME") or _default_home()).expanduser().resolve()
+
+    secret_names = ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET", "MEDIA_URL_SECRET")
+    given = {k: env.get(k, "") for k in secret_names}
+    if stage == "prod":
+        missing = [k for k, v in given.items() if not v]
+        if missing:
+            raise SettingsError(f"{', '.join(missing)} must be set in the prod stage")
+        weak = [k for k, v in given.items() if len(v) < 32]
+        if weak:
+            raise SettingsError(f"{', '.join(weak)} must be at least 32 characters")
+    elif not all(given.values()):
+        stored = _persisted_secrets(home)
+        given = {k: v or stored[k] for k, v in given.items()}
+
+    storage = env.get("STORAGE", "local")
+    if storage not in ("local", "cloudinary"):
+        raise SettingsError(f"STORAGE must be local or cloudinary, got {storage!r}")
+    cloudinary_url = env.get("CLOUDINARY_URL") or None
+    if storage == "cloudinary" and not cloudinary_url:
+        raise SettingsError("STORAGE=cloudinary needs CLOUDINARY_URL (cloudinary://key:secret@cloud)")
+
+    host = env.get("HOST", "127.0.0.1")
+    try:
+        port = int(env.get("PORT", "8000"))
+    except ValueError:
+        raise SettingsError("PORT must be an integer") from None
+    origins = tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    if "*" in origins:
+        raise SettingsError("CORS_ORIGINS must list origins explicitly; '*' cannot be used with cookies")
+
+    on_lambda = "AWS_LAMBDA_FUNCTION_NAME" in env
+    try:
+        pool_default = "1" if on_lambda else "8"
+        db_pool_size = int(env.get("DB_POOL_SIZE", pool_default))
+        bcrypt_rounds = int(env.get("BCRYPT_ROUNDS", "10"))
+    except ValueError:
+        raise SettingsError("DB_POOL_SIZE and BCRYPT_ROUNDS must be integers") from None
+    if not 4 <= bcrypt_rounds <= 16:
+        raise SettingsError("BCRYPT_ROUNDS must be between 4 and 16")
+
+    return Settings(
+        stage=stage,
+        home=home,
+        database_url=env.get("DATABASE_URL") or None,
+        host=host,
+        port=port,
+        public_url=(env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
+        access_token_secret=given["ACCESS_TOKEN_SECRET"],
+        refresh_token_secret=given["REFRESH_TOKEN_SECRET"],
+        media_url_secret=given["MEDIA_URL_SECRET"],
+        access_token_ttl=_duration(env.get("ACCESS_TOKEN_EXPIRY", "15m"), "ACCESS_TOKEN_EXPIRY"),
+        refresh_token_ttl=_duration(env.get("REFRESH_TOKEN_EXPIRY", "7d"), "REFRESH_TOKEN_EXPIRY"),
+        cors_origins=origins,
+        storage=storage,
+        cloudinary_url=cloudinary_url,
+        bcrypt_rounds=bcrypt_rounds,
+        db_pool_size=max(1, db_pool_size),
+        max_json_bytes=1024 * 1024,
+        max_image_bytes=10 * 1024 * 1024,
+        max_video_bytes=100 * 1024 * 1024,
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        extra={k: v for k, v in env.items() if k == "AWS_LAMBDA_FUNCTION_NAME"},
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

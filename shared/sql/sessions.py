@@ -1,0 +1,52 @@
+"""Every SQL statement that touches sessions (one row per signed-in device; refresh tokens stored hashed)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared import db
+
+
+def create(*, user_id: uuid.UUID, user_agent: str, ip: str, ttl_seconds: int) -> uuid.UUID:
+    """A new session row; its token hash is set by `set_token` once the token (which names the row) exists."""
+    return db.fetch_value(
+        "INSERT INTO sessions (user_id, token_hash, user_agent, ip, expires_at)"
+        " VALUES (:uid, '\\x00'::bytea, :ua, :ip, now() + make_interval(secs => :ttl)) RETURNING id",
+        uid=user_id, ua=user_agent, ip=ip, ttl=ttl_seconds,
+    )
+
+
+def set_token(*, session_id: uuid.UUID, token_hash: bytes) -> None:
+    db.execute("UPDATE sessions SET token_hash = :h WHERE id = :id", h=token_hash, id=session_id)
+
+
+def rotate(*, session_id: uuid.UUID, old_hash: bytes, new_hash: bytes, ttl_seconds: int) -> uuid.UUID | None:
+    """Swap the current token for a new one, atomically; None when `old_hash` is not the current token."""
+    return db.fetch_value(
+        "UPDATE sessions SET token_hash = :new, generation = generation + 1, last_used_at = now(),"
+        " expires_at = now() + make_interval(secs => :ttl)"
+        " WHERE id = :id AND token_hash = :old AND revoked_at IS NULL AND expires_at > now()"
+        " RETURNING user_id",
+        id=session_id, old=old_hash, new=new_hash, ttl=ttl_seconds,
+    )
+
+
+def get(*, session_id: uuid.UUID) -> dict[str, Any] | None:
+    return db.fetch_one(
+        "SELECT id, user_id, revoked_at, expires_at > now() AS live FROM sessions WHERE id = :id", id=session_id)
+
+
+def revoke(*, session_id: uuid.UUID, reason: str) -> int:
+    return db.execute(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = :reason WHERE id = :id AND revoked_at IS NULL",
+        id=session_id, reason=reason,
+    )
+
+
+def revoke_others(*, user_id: uuid.UUID, keep_session_id: uuid.UUID, reason: str) -> int:
+    return db.execute(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = :reason"
+        " WHERE user_id = :uid AND id <> :keep AND revoked_at IS NULL",
+        uid=user_id, keep=keep_session_id, reason=reason,
+    )

@@ -1,0 +1,61 @@
+"""Media on local disk under VIZTUBE_HOME/media, served by the app itself (functions/media.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from shared import errors
+from shared.media_types import EXTENSION_TYPES, IMAGE_TYPES, VIDEO_TYPES
+from shared.storage.base import FOLDERS, StoredFile
+
+MEDIA_ROUTE = "/api/v2/media"
+# A stored name is a UUID plus a known extension: nothing a client sends can name another path.
+_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|mp4|webm|mkv|mov)$")
+_FOLDER_NAMES = {folder for folder, _ in FOLDERS.values()}
+
+
+class LocalStorage:
+    name = "local"
+
+    def __init__(self, root: Path, public_url: str) -> None:
+        self.root = root
+        self.public_url = public_url.rstrip("/")
+
+    def save(self, path: Path, *, kind: str, mime: str) -> StoredFile:
+        folder, resource_type = FOLDERS[kind]
+        ext = {**IMAGE_TYPES, **VIDEO_TYPES}[mime]
+        public_id = f"{folder}/{uuid.uuid4().hex}.{ext}"
+        target = self.root / public_id
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        try:
+            try:
+                os.link(path, tmp)  # same filesystem as the staging dir: no copy at all
+            except OSError:
+                shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise errors.StorageFailed(f"Could not store {kind}") from exc
+        return StoredFile(public_id=public_id, url=f"{self.public_url}{MEDIA_ROUTE}/{public_id}",
+                          resource_type=resource_type, size=target.stat().st_size, format=ext)
+
+    def delete(self, public_id: str, *, resource_type: str) -> None:
+        path = self.resolve(public_id)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def resolve(self, public_id: str) -> Path | None:
+        """The file for a public id, or None when the id is not one of ours (no traversal possible)."""
+        folder, _, name = public_id.partition("/")
+        if folder not in _FOLDER_NAMES or not _NAME.match(name):
+            return None
+        return self.root / folder / name
+
+    @staticmethod
+    def content_type(public_id: str) -> str:
+        return EXTENSION_TYPES.get(public_id.rsplit(".", 1)[-1], "application/octet-stream")

@@ -1,0 +1,266 @@
+"""Multipart uploads: streamed to disk while parsed, so a 100 MB file is never one bytes object.
+
+Two ways a form reaches a handler, same code in the handler:
+* behind the WSGI shim (one box), the shim streams the socket through `stream_form` into a staging
+  directory before routing, registers the result and passes only a one-time token in a header;
+* under Lambda, `chalice local` or the test client, `read_form` parses `raw_body` the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from chalice.app import Request
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+
+from shared import errors
+from shared.http import MULTIPART, media_type
+from shared.media_types import IMAGE_TYPES, sniff_file
+from shared.settings import get_settings
+
+STAGED_HEADER = "x-viztube-staged-form"
+MAX_TEXT_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 16
+
+# Upload routes and the largest body each may carry (files + text + multipart overhead).
+_MB = 1024 * 1024
+_UPLOAD_ROUTES: list[tuple[str, re.Pattern[str], int]] = [
+    ("POST", re.compile(r"^/api/v2/user/register/?$"), 21 * _MB),
+    ("PATCH", re.compile(r"^/api/v2/user/update-(avatar|cover-image)/?$"), 11 * _MB),
+    ("POST", re.compile(r"^/api/v2/videos/?$"), 111 * _MB),
+    ("PATCH", re.compile(r"^/api/v2/videos/[^/]+/?$"), 11 * _MB),
+    ("PUT", re.compile(r"^/api/v2/uploads/[^/]+/?$"), 101 * _MB),
+    ("POST", re.compile(r"^/api/v2/uploads/[^/]+/?$"), 101 * _MB),
+]
+
+
+def body_limit(method: str, path: str) -> int:
+    """The largest request body accepted on this route: uploads get their own limit, everything else 1 MB."""
+    for route_method, pattern, limit in _UPLOAD_ROUTES:
+        if method == route_method and pattern.match(path):
+            return limit
+    return get_settings().max_json_bytes
+
+
+@dataclass
+class UploadedFile:
+    field: str
+    path: Path
+    filename: str
+    declared_type: str
+    size: int = 0
+
+    def sniff(self) -> str | None:
+        return sniff_file(self.path) if self.size else None
+
+
+@dataclass
+class StagedForm:
+    directory: Path
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, UploadedFile] = field(default_factory=dict)
+    duplicate_files: list[str] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class _Collector:
+    """python-multipart callbacks that write file parts to disk and keep small text parts."""
+
+    def __init__(self, form: StagedForm, max_file_bytes: int) -> None:
+        self.form = form
+        self.max_file_bytes = max_file_bytes
+        self.parts = 0
+        self._header_field = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._name = ""
+        self._file: UploadedFile | None = None
+        self._handle: IO[bytes] | None = None
+        self._text = bytearray()
+        self._skip = False
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": lambda d, s, e: self._add("_header_field", d[s:e]),
+            "on_header_value": lambda d, s, e: self._add("_header_value", d[s:e]),
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+        }
+
+    def _add(self, attr: str, data: bytes) -> None:
+        setattr(self, attr, getattr(self, attr) + data)
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise errors.BadRequest("Too many form parts")
+        self._headers, self._text, self._file, self._handle, self._skip = {}, bytearray(), None, None, False
+
+    def on_header_end(self) -> None:
+        self._headers[self._header_field.strip().lower()] = self._header_value.strip()
+        self._header_field = self._header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b"").decode("latin-1"))
+        self._name = options.get(b"name", b"").decode("utf-8", "replace")
+        if not self._name:
+            raise errors.BadRequest("Form part without a name")
+        if b"filename" not in options:
+            return
+        filename = Path(options[b"filename"].decode("utf-8", "replace").replace("\\", "/")).name
+        if self._name in self.form.files:
+            self.form.duplicate_files.append(self._name)
+            self._skip = True
+            return
+        # Stored under a random name in a private directory: the client's filename is only metadata.
+        path = self.form.directory / secrets.token_hex(8)
+        self._file = UploadedFile(self._name, path, filename,
+                                  self._headers.get(b"content-type", b"").decode("latin-1"))
+        self._handle = open(path, "wb")  # noqa: SIM115 - closed in on_part_end / cleanup
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._skip:
+            return
+        if self._file is not None and self._handle is not None:
+            self._file.size += end - start
+            if self._file.size > self.max_file_bytes:
+                raise errors.PayloadTooLarge(f"File too large: {self._name}")
+            self._handle.write(data[start:end])
+        else:
+            self._text += data[start:end]
+            if len(self._text) > MAX_TEXT_FIELD_BYTES:
+                raise errors.PayloadTooLarge(f"Form field too large: {self._name}")
+
+    def on_part_end(self) -> None:
+        if self._skip:
+            return
+        if self._file is not None and self._handle is not None:
+            self._handle.close()
+            self._handle = None
+            self.form.files[self._name] = self._file
+        else:
+            try:
+                self.form.fields[self._name] = self._text.decode("utf-8")
+            except UnicodeDecodeError:
+                raise errors.BadRequest(f"Form field '{self._name}' is not UTF-8 text") from None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def stream_form(chunks: Iterable[bytes], content_type: str, *, max_file_bytes: int,
+                staging_dir: Path | None = None) -> StagedForm:
+    """Parse a multipart body chunk by chunk, spooling files to a fresh private directory."""
+    kind, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if kind != MULTIPART.encode() or not boundary:
+        raise errors.BadRequest("Malformed multipart body: missing boundary")
+    base = staging_dir or get_settings().staging_dir
+    base.mkdir(parents=True, exist_ok=True)
+    form = StagedForm(Path(tempfile.mkdtemp(prefix="upload-", dir=base)))
+    collector = _Collector(form, max_file_bytes)
+    try:
+        parser = MultipartParser(boundary, collector.callbacks())
+        for chunk in chunks:
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+        if parser.state != MultipartState.END:  # the closing boundary never came: a cut-off upload
+            raise errors.BadRequest("Malformed multipart body: truncated")
+    except FormParserError:
+        collector.close()
+        form.cleanup()
+        raise errors.BadRequest("Malformed multipart body") from None
+    except BaseException:
+        collector.close()
+        form.cleanup()
+        raise
+    return form
+
+
+# ------------------------------------------------------------------ forms staged by the WSGI shim
+
+_registry: dict[str, StagedForm] = {}
+_registry_lock = threading.Lock()
+
+
+def register_staged(form: StagedForm) -> str:
+    token = secrets.token_urlsafe(24)
+    with _registry_lock:
+        _registry[token] = form
+    return token
+
+
+def discard_staged(token: str) -> None:
+    with _registry_lock:
+        form = _registry.pop(token, None)
+    if form is not None:
+        form.cleanup()
+
+
+def _take_staged(token: str | None) -> StagedForm | None:
+    if not token:
+        return None
+    with _registry_lock:
+        return _registry.pop(token, None)
+
+
+@contextmanager
+def read_form(request: Request, *, file_fields: dict[str, int]) -> Iterator[StagedForm]:
+    """The request's multipart form, files on disk; removed when the block ends.
+
+    `file_fields` maps each allowed file field to its size limit; any other file field is a 400.
+    """
+    if media_type(request) != MULTIPART:
+        raise errors.UnsupportedMediaType("Expected multipart/form-data")
+    form = _take_staged(request.headers.get(STAGED_HEADER))
+    if form is None:
+        raw = request.raw_body or b""
+        form = stream_form([raw if isinstance(raw, bytes) else raw.encode()],
+                           request.headers.get("content-type", ""),
+                           max_file_bytes=max(file_fields.values(), default=1))
+    try:
+        unexpected = sorted(set(form.files) - set(file_fields))
+        if unexpected:
+            raise errors.BadRequest(f"Unexpected field: {unexpected[0]}")
+        if form.duplicate_files:
+            raise errors.BadRequest(f"Unexpected field: {form.duplicate_files[0]} (only one file allowed)")
+        for name, upload in form.files.items():
+            if upload.size > file_fields[name]:
+                raise errors.PayloadTooLarge(f"File too large: {name}")
+        yield form
+    finally:
+        form.cleanup()
+
+
+def read_text_fields(request: Request) -> dict[str, Any]:
+    """The text fields of a multipart body that carries no files (e.g. update-account sent as form-data)."""
+    with read_form(request, file_fields={}) as form:
+        return dict(form.fields)
+
+
+def check_image(upload: UploadedFile, label: str) -> str:
+    """Validate an image by size and content; return its real MIME type."""
+    limit = get_settings().max_image_bytes
+    if upload.size > limit:
+        raise errors.PayloadTooLarge(f"{label} must be smaller than {limit // _MB}MB")
+    mime = upload.sniff()
+    if mime not in IMAGE_TYPES:
+        raise errors.BadRequest(f"{label} must be a JPG, PNG, or WEBP")
+    return mime

@@ -1,0 +1,195 @@
+"""Test set-up: a real PostgreSQL (embedded pgserver unless TEST_DATABASE_URL is given), migrated once per
+session, one database per xdist worker, tables truncated after each test; Chalice's own test client."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import tempfile
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+TEST_HOME = Path(tempfile.mkdtemp(prefix=f"viztube-test-{WORKER}-"))
+PGDATA = Path(os.environ.get("VIZTUBE_TEST_PGDATA", "/tmp/viztube-test-pgdata"))
+
+# Settings are read from the environment, so it is set before any project module is imported.
+os.environ.update({
+    "VIZTUBE_STAGE": "test",
+    "VIZTUBE_HOME": str(TEST_HOME),
+    "BCRYPT_ROUNDS": "4",
+    "STORAGE": "local",
+    "LOG_LEVEL": "WARNING",
+    "PUBLIC_URL": "http://testserver",
+    "CORS_ORIGINS": "https://app.example.com",
+})
+for _name in ("DATABASE_URL", "CLOUDINARY_URL", "REDIS_URL", "ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET"):
+    os.environ.pop(_name, None)
+
+
+def _database_url() -> str:
+    base = os.environ.get("TEST_DATABASE_URL")
+    name = f"viztube_test_{WORKER}"
+    from shared.embedded_pg import ensure_embedded
+
+    if base:
+        import pg8000.native
+
+        from shared.db import parse_database_url
+
+        params = parse_database_url(base)
+        conn = pg8000.native.Connection(**params.connect_kwargs())
+        conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.run(f'CREATE DATABASE "{name}"')
+        conn.close()
+        return base.rsplit("/", 1)[0] + "/" + name + ("?" + base.split("?", 1)[1] if "?" in base else "")
+    url = ensure_embedded(PGDATA, database="postgres")
+    import pg8000.native
+
+    from shared.db import parse_database_url
+
+    conn = pg8000.native.Connection(**parse_database_url(url).connect_kwargs())
+    conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.run(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return url.replace("/postgres?", f"/{name}?")
+
+
+os.environ["DATABASE_URL"] = _database_url()
+
+from shared import db  # noqa: E402
+from shared.migrate import migrate  # noqa: E402
+from shared.settings import reset_settings  # noqa: E402
+from shared.storage import reset_storage  # noqa: E402
+
+migrate()
+TABLES = [r["tablename"] for r in db.fetch_all(
+    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
+
+
+@pytest.fixture(autouse=True)
+def _clean_state() -> Iterator[None]:
+    yield
+    db.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    reset_settings()
+    reset_storage()
+
+
+@pytest.fixture(scope="session")
+def app() -> Any:
+    import app as app_module
+
+    return app_module.app
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[Any]:
+    from chalice.test import Client
+
+    with Client(app, stage_name="test", project_dir=str(PROJECT_DIR)) as c:
+        yield c.http
+
+
+# ------------------------------------------------------------------------------ media fixtures
+
+
+def png_bytes(width: int = 2, height: int = 2, extra: int = 0) -> bytes:
+    """A real, decodable PNG (optionally padded with an ancillary chunk to reach a size)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    body = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw))
+    if extra:
+        body += chunk(b"teXt", b"pad\x00" + b"x" * extra)
+    return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IEND", b"")
+
+
+def jpeg_bytes() -> bytes:
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+
+
+def multipart(fields: dict[str, str] | None = None,
+              files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[bytes, dict[str, str]]:
+    """Encode a multipart/form-data body with urllib3's encoder; return (body, headers)."""
+    from urllib3 import encode_multipart_formdata
+
+    parts: list[Any] = list((fields or {}).items())
+    parts += [(name, spec) for name, spec in (files or {}).items()]
+    body, content_type = encode_multipart_formdata(parts)
+    return body, {"Content-Type": content_type}
+
+
+# ------------------------------------------------------------------------------ factories
+
+DEFAULT_PASSWORD = "Secret123"
+
+
+@pytest.fixture
+def make_user() -> Callable[..., dict[str, Any]]:
+    """Create a user straight through shared.sql (no HTTP); returns the row plus its password."""
+    from shared.auth import hash_password
+    from shared.sql import users as users_sql
+
+    def factory(username: str | None = None, email: str | None = None, password: str = DEFAULT_PASSWORD,
+                fullname: str = "Test User") -> dict[str, Any]:
+        name = username or f"user{uuid.uuid4().hex[:10]}"
+        row = users_sql.insert(username=name, email=email or f"{name}@example.com", fullname=fullname,
+                               password_hash=hash_password(password), avatar="http://testserver/a.png",
+                               avatar_public_id=None, cover_image="", cover_image_public_id=None)
+        return {**row, "password": password}
+
+    return factory
+
+
+@pytest.fixture
+def sign_in() -> Callable[[dict[str, Any]], dict[str, str]]:
+    """Open a session for a user (as login does) and return Bearer headers for it."""
+    from shared.services.accounts import _start_session
+
+    def factory(user: dict[str, Any]) -> dict[str, str]:
+        signed = _start_session({k: v for k, v in user.items() if k != "password"}, user_agent="pytest", ip="127.0.0.1")
+        return {"Authorization": f"Bearer {signed.access_token}", "X-Refresh-Token": signed.refresh_token}
+
+    return factory
+
+
+@pytest.fixture
+def auth(sign_in: Callable[..., dict[str, str]]) -> Callable[[dict[str, Any]], dict[str, str]]:
+    def factory(user: dict[str, Any]) -> dict[str, str]:
+        headers = sign_in(user)
+        headers.pop("X-Refresh-Token")
+        return headers
+
+    return factory
+
+
+def register_form(**overrides: Any) -> tuple[bytes, dict[str, str]]:
+    fields = {"fullname": "Ada Lovelace", "username": "ada", "email": "ada@example.com", "password": "Passw0rdX"}
+    files: dict[str, tuple[str, bytes, str]] = {"avatar": ("me.png", png_bytes(), "image/png")}
+    for key, value in overrides.items():
+        if key in ("avatar", "coverImage"):
+            if value is None:
+                files.pop(key, None)
+            else:
+                files[key] = value
+        elif value is None:
+            fields.pop(key, None)
+        else:
+            fields[key] = value
+    return multipart(fields, files)
+
+
+def media_files(home: Path | None = None) -> list[Path]:
+    root = (home or TEST_HOME) / "media"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+__all__ = ["io", "jpeg_bytes", "media_files", "multipart", "png_bytes", "register_form"]
