@@ -102,9 +102,11 @@ def database_url() -> str:
 
 def _get_pool() -> PooledDB:
     global _pool
+    created = False
     if _pool is None:
         with _pool_lock:
             if _pool is None:
+                created = True
                 params = parse_database_url(database_url())
                 size = get_settings().db_pool_size
                 _pool = PooledDB(
@@ -118,6 +120,12 @@ def _get_pool() -> PooledDB:
                     reset=True,
                     **params.connect_kwargs(),
                 )
+    if created and get_settings().stage == "dev" and not get_settings().database_url:
+        # `chalice local` on the embedded database: bring the schema up to date on first use.
+        from shared.migrate import migrate
+
+        migrate()
+    assert _pool is not None
     return _pool
 
 

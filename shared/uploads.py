@@ -29,6 +29,8 @@ from shared.media_types import IMAGE_TYPES, sniff_file
 from shared.settings import get_settings
 
 STAGED_HEADER = "x-viztube-staged-form"
+# How each file field is named in messages ("Avatar must be smaller than 10MB").
+LABELS = {"avatar": "Avatar", "coverImage": "Cover Image", "thumbnail": "Thumbnail", "videoFile": "Video file"}
 MAX_TEXT_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 16
 
@@ -78,9 +80,10 @@ class StagedForm:
 class _Collector:
     """python-multipart callbacks that write file parts to disk and keep small text parts."""
 
-    def __init__(self, form: StagedForm, max_file_bytes: int) -> None:
+    def __init__(self, form: StagedForm, max_file_bytes: int, file_limits: dict[str, int]) -> None:
         self.form = form
         self.max_file_bytes = max_file_bytes
+        self.file_limits = file_limits
         self.parts = 0
         self._header_field = b""
         self._header_value = b""
@@ -138,8 +141,8 @@ class _Collector:
             return
         if self._file is not None and self._handle is not None:
             self._file.size += end - start
-            if self._file.size > self.max_file_bytes:
-                raise errors.PayloadTooLarge(f"File too large: {self._name}")
+            if self._file.size > self.file_limits.get(self._name, self.max_file_bytes):
+                raise too_large(self._name, self.file_limits.get(self._name, self.max_file_bytes))
             self._handle.write(data[start:end])
         else:
             self._text += data[start:end]
@@ -164,8 +167,13 @@ class _Collector:
             self._handle.close()
 
 
+def too_large(field_name: str, limit: int) -> errors.PayloadTooLarge:
+    label = LABELS.get(field_name, field_name)
+    return errors.PayloadTooLarge(f"{label} must be smaller than {limit // _MB}MB")
+
+
 def stream_form(chunks: Iterable[bytes], content_type: str, *, max_file_bytes: int,
-                staging_dir: Path | None = None) -> StagedForm:
+                file_limits: dict[str, int] | None = None, staging_dir: Path | None = None) -> StagedForm:
     """Parse a multipart body chunk by chunk, spooling files to a fresh private directory."""
     kind, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
@@ -174,7 +182,7 @@ def stream_form(chunks: Iterable[bytes], content_type: str, *, max_file_bytes: i
     base = staging_dir or get_settings().staging_dir
     base.mkdir(parents=True, exist_ok=True)
     form = StagedForm(Path(tempfile.mkdtemp(prefix="upload-", dir=base)))
-    collector = _Collector(form, max_file_bytes)
+    collector = _Collector(form, max_file_bytes, file_limits or {})
     try:
         parser = MultipartParser(boundary, collector.callbacks())
         for chunk in chunks:
@@ -234,7 +242,7 @@ def read_form(request: Request, *, file_fields: dict[str, int]) -> Iterator[Stag
         raw = request.raw_body or b""
         form = stream_form([raw if isinstance(raw, bytes) else raw.encode()],
                            request.headers.get("content-type", ""),
-                           max_file_bytes=max(file_fields.values(), default=1))
+                           max_file_bytes=max(file_fields.values(), default=1), file_limits=file_fields)
     try:
         unexpected = sorted(set(form.files) - set(file_fields))
         if unexpected:
@@ -243,7 +251,7 @@ def read_form(request: Request, *, file_fields: dict[str, int]) -> Iterator[Stag
             raise errors.BadRequest(f"Unexpected field: {form.duplicate_files[0]} (only one file allowed)")
         for name, upload in form.files.items():
             if upload.size > file_fields[name]:
-                raise errors.PayloadTooLarge(f"File too large: {name}")
+                raise too_large(name, file_fields[name])
         yield form
     finally:
         form.cleanup()
@@ -255,12 +263,12 @@ def read_text_fields(request: Request) -> dict[str, Any]:
         return dict(form.fields)
 
 
-def check_image(upload: UploadedFile, label: str) -> str:
+def check_image(upload: UploadedFile) -> str:
     """Validate an image by size and content; return its real MIME type."""
     limit = get_settings().max_image_bytes
     if upload.size > limit:
-        raise errors.PayloadTooLarge(f"{label} must be smaller than {limit // _MB}MB")
+        raise too_large(upload.field, limit)
     mime = upload.sniff()
     if mime not in IMAGE_TYPES:
-        raise errors.BadRequest(f"{label} must be a JPG, PNG, or WEBP")
+        raise errors.BadRequest(f"{LABELS.get(upload.field, upload.field)} must be a JPG, PNG, or WEBP")
     return mime

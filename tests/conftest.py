@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import struct
 import tempfile
 import uuid
@@ -78,6 +79,7 @@ TABLES = [r["tablename"] for r in db.fetch_all(
 def _clean_state() -> Iterator[None]:
     yield
     db.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    shutil.rmtree(TEST_HOME / "media", ignore_errors=True)
     reset_settings()
     reset_storage()
 

@@ -37,8 +37,8 @@ def _discard(stored: list[StoredFile]) -> None:
 def register(*, fullname: str, username: str, email: str, password: str,
              avatar: UploadedFile, cover: UploadedFile | None) -> dict[str, Any]:
     username, email = normalize_username(username), normalize_email(email)
-    avatar_mime = check_image(avatar, "Avatar")
-    cover_mime = check_image(cover, "Cover Image") if cover else None
+    avatar_mime = check_image(avatar)
+    cover_mime = check_image(cover) if cover else None
     taken = users_sql.taken_field(username=username, email=email)
     if taken:
         raise errors.Conflict(f"{taken} already exists")
@@ -139,8 +139,8 @@ def update_account(current: auth.CurrentUser, changes: dict[str, str]) -> dict[s
 
 def replace_image(current: auth.CurrentUser, upload: UploadedFile, *, kind: str) -> dict[str, Any]:
     """Store the new avatar / cover, point the user at it, then remove the old file."""
-    label, column = ("Avatar", "avatar") if kind == "avatar" else ("Cover Image", "cover_image")
-    mime = check_image(upload, label)
+    column = "avatar" if kind == "avatar" else "cover_image"
+    mime = check_image(upload)
     storage = get_storage()
     new_file = storage.save(upload.path, kind=kind, mime=mime)
     try:

@@ -1,0 +1,34 @@
+# VizTube: `make run` serves the API, `make test` runs the suite. Both set everything up themselves.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+REQS   := requirements.txt requirements-server.txt requirements-dev.txt
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test migrate local package clean
+
+$(STAMP): $(REQS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: $(STAMP)  ## serve the API on HOST:PORT (default 127.0.0.1:8000) the production way
+	$(BIN)/python -m infra.serve
+
+test: $(STAMP)  ## the whole suite against a real (embedded) PostgreSQL
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
+migrate: $(STAMP)  ## apply database migrations (DATABASE_URL, or the embedded database)
+	$(BIN)/python -m shared.migrate
+
+local: $(STAMP)  ## chalice's own development server
+	$(BIN)/chalice local --no-autoreload --host $${HOST:-127.0.0.1} --port $${PORT:-8000} --stage dev
+
+package: $(STAMP)  ## the Lambda package + SAM template into build/package
+	find functions shared -name __pycache__ -type d -prune -exec rm -rf {} +
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/package
+
+clean:
+	rm -rf $(VENV) build .chalice/deployments

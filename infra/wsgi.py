@@ -1,0 +1,185 @@
+"""WSGI shim: the Chalice app under a production WSGI server (gunicorn, threads), same handlers as Lambda.
+
+Built on chalice.local.LocalGateway, so routing, path parameters and error shapes match `chalice local`
+and the test client. What it adds for a server that lives on one small box:
+* `current_request` is thread-local (platform-notes §3: without this, threads see each other's requests);
+* bodies over the route's limit are refused with 413 before they are read;
+* multipart uploads are streamed to disk while parsed, never held in memory; the handler gets them
+  through a one-time token (shared.uploads);
+* media files are streamed from disk in chunks (shared.media_serving's sendfile header);
+* the client IP is the socket peer (a forwarded header only from a configured trusted proxy, issue #5).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from chalice.cli.factory import CLIFactory
+from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
+
+from shared import cors, errors, media_serving
+from shared.http import to_json
+from shared.settings import PROJECT_DIR, get_settings
+from shared.uploads import STAGED_HEADER, body_limit, discard_staged, register_staged, stream_form
+
+STAGE = get_settings().stage
+CHUNK = 64 * 1024
+_local = threading.local()
+
+_factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+_config = _factory.create_config_obj(chalice_stage_name=STAGE)
+app = _config.chalice_app
+
+
+class _ThreadLocalApp(LocalChalice, app.__class__):  # type: ignore[misc]
+    """The same class swap `chalice local` does: current_request becomes per-thread."""
+
+
+app.__class__ = _ThreadLocalApp
+media_serving.SENDFILE_ENABLED = True
+
+
+class _Gateway(LocalGateway):
+    def _generate_lambda_event(self, *args: Any, **kwargs: Any) -> Any:
+        event = super()._generate_lambda_event(*args, **kwargs)
+        event["requestContext"]["identity"]["sourceIp"] = getattr(_local, "client_ip", "unknown")
+        return event
+
+
+_gateway = _Gateway(app, _config)
+
+
+def _status(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"{code} Unknown"
+
+
+def _error(start_response: Any, status: int, message: str, extra: dict[str, str] | None = None) -> list[bytes]:
+    body = to_json({"statusCode": status, "data": None, "success": False, "errors": [], "message": message}).encode()
+    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
+               *(extra or {}).items()]
+    if status == 413:
+        headers.append(("Connection", "close"))  # the unread body must not be taken for the next request
+    start_response(_status(status), headers)
+    return [body]
+
+
+def _read_chunks(stream: Any, length: int | None, limit: int) -> Iterator[bytes]:
+    """The request body in chunks; raises 413 as soon as more than `limit` bytes arrive."""
+    remaining = length
+    total = 0
+    while remaining is None or remaining > 0:
+        chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+        if not chunk:
+            if remaining:
+                raise errors.BadRequest("Request body ended early")
+            return
+        total += len(chunk)
+        if total > limit:
+            raise errors.PayloadTooLarge(f"Request body larger than {limit // (1024 * 1024) or 1} MB")
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
+
+
+def _file_iter(path: str, start: int, length: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = length
+        while left > 0:
+            data = f.read(min(256 * 1024, left))
+            if not data:
+                return
+            left -= len(data)
+            yield data
+
+
+def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    method = environ["REQUEST_METHOD"]
+    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    headers.pop(STAGED_HEADER, None)  # only this shim may hand a staged form to a handler
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    # The raw, still %-encoded path, as chalice local passes it (gunicorn: RAW_URI).
+    path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if not path.startswith("/"):  # absolute-form request target, or none given
+        path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/"))
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+    _local.client_ip = environ.get("REMOTE_ADDR", "unknown")
+
+    if method == "OPTIONS":  # CORS preflight: answered here, for every path
+        preflight = cors.preflight_headers(headers.get("origin"))
+        start_response("204 No Content", list(preflight.items()))
+        return [b""]
+
+    limit = body_limit(method, path.split("?", 1)[0])
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    length = int(raw_length) if raw_length.isdigit() else None
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if length is not None and length > limit:
+        return _error(start_response, 413, f"Request body larger than {limit // (1024 * 1024) or 1} MB")
+
+    token = None
+    body: bytes | None = None
+    try:
+        if length or chunked:
+            chunks = _read_chunks(environ["wsgi.input"], length, limit)
+            if headers.get("content-type", "").lower().startswith("multipart/form-data"):
+                form = stream_form(chunks, headers["content-type"], max_file_bytes=limit)
+                token = register_staged(form)
+                headers[STAGED_HEADER] = token
+            else:
+                body = b"".join(chunks)
+    except errors.AppError as exc:
+        return _error(start_response, exc.status_code, exc.message)
+
+    try:
+        response = _gateway.handle_request(method=method, path=path, headers=headers, body=body)
+    except LocalGatewayException as exc:  # deeper than any catch-all route: still a JSON 404
+        status = 404 if exc.CODE == 403 else exc.CODE
+        return _error(start_response, status, "Route not found" if status == 404 else "Request refused")
+    finally:
+        if token:
+            discard_staged(token)
+
+    out_headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (response.get("headers") or {}).items()]
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        out_headers.extend((name, str(v)) for v in values)  # e.g. two Set-Cookie lines
+    sendfile = next((v for k, v in out_headers if k == media_serving.SENDFILE_HEADER), None)
+    out_headers = [(k, v) for k, v in out_headers if k != media_serving.SENDFILE_HEADER]
+    if sendfile:
+        file_path, start, file_length = sendfile.rsplit("|", 2)
+        start_response(_status(response["statusCode"]), out_headers)
+        return _file_iter(file_path, int(start), int(file_length))
+
+    out = response.get("body")
+    if response.get("isBase64Encoded"):
+        out = base64.b64decode(out)
+    elif out is None:
+        out = b""
+    elif isinstance(out, str):
+        out = out.encode("utf-8")
+    out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
+    if not any(k.lower() == "content-type" for k, _ in out_headers):
+        out_headers.append(("Content-Type", "application/json"))
+    if method != "HEAD":
+        out_headers.append(("Content-Length", str(len(out))))
+    else:
+        length_header = (response.get("headers") or {}).get("Content-Length")
+        if length_header:
+            out_headers.append(("Content-Length", str(length_header)))
+        out = b""
+    start_response(_status(response["statusCode"]), out_headers)
+    return [out]
+
+
+__all__ = ["app", "application"]
