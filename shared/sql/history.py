@@ -19,3 +19,12 @@ def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> list[dict[s
         " ORDER BY h.watched_at DESC, h.id DESC LIMIT :limit OFFSET :offset",
         uid=user_id, limit=limit, offset=offset,
     )
+
+
+def record(*, user_id: uuid.UUID, video_id: uuid.UUID) -> None:
+    """One row per (user, video); watching again moves it to the top."""
+    db.execute(
+        "INSERT INTO watch_history (user_id, video_id) VALUES (:uid, :vid)"
+        " ON CONFLICT (user_id, video_id) DO UPDATE SET watched_at = now()",
+        uid=user_id, vid=video_id,
+    )
