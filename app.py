@@ -5,9 +5,9 @@ from chalice import Chalice
 from functions import fallback, healthcheck, media, users
 from shared import middleware
 from shared.logs import configure_logging
-from shared.settings import get_settings
+from shared.settings import log_level
 
-configure_logging(get_settings().log_level)
+configure_logging(log_level())
 app = Chalice(app_name="viztube", configure_logs=False)
 app.debug = False  # unknown errors answer a generic 500; details go to the log with the request id
 app.api.binary_types.extend(["multipart/form-data", "image/webp", "video/mp4", "video/quicktime",

@@ -193,6 +193,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
+def log_level() -> str:
+    """The log level alone: read at import time, where the full settings (and their secrets) may not exist yet."""
+    return os.environ.get("LOG_LEVEL", "INFO").upper()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()

@@ -1,0 +1,112 @@
+"""The database layer: transactions, error mapping, reconnects, migrations."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import pg8000.native
+import pytest
+
+from shared import db, errors
+from shared.migrate import migrate
+from tests.conftest import PROJECT_DIR
+
+
+def test_a_failed_transaction_leaves_nothing_behind(make_user):
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        tx.execute("INSERT INTO users (username, email, fullname, password_hash) VALUES ('tx', 'tx@x.io', 'T', 'h')")
+        raise RuntimeError("step two failed")
+
+    assert db.fetch_value("SELECT count(*) FROM users WHERE username = 'tx'") == 0
+
+
+def test_nested_transactions_join_the_outer_one(make_user):
+    with pytest.raises(RuntimeError), db.transaction():
+        db.execute("INSERT INTO users (username, email, fullname, password_hash) VALUES ('in', 'in@x.io', 'I', 'h')")
+        with db.transaction() as inner:
+            assert inner.fetch_value("SELECT count(*) FROM users WHERE username = 'in'") == 1
+        raise RuntimeError("outer fails")
+
+    assert db.fetch_value("SELECT count(*) FROM users WHERE username = 'in'") == 0
+
+
+def test_unique_violations_become_409_naming_the_field(make_user):
+    make_user(username="dup", email="dup@example.com")
+
+    with pytest.raises(errors.Conflict) as info:
+        make_user(username="dup", email="other@example.com")
+
+    assert info.value.message == "username already exists"
+    with pytest.raises(errors.Conflict) as info:
+        make_user(username="other", email="dup@example.com")
+    assert info.value.message == "email already exists"
+
+
+def test_bad_values_become_400_not_500():
+    with pytest.raises(errors.BadRequest):
+        db.fetch_one("SELECT id FROM users WHERE id = CAST(:id AS uuid)", id="not-a-uuid")
+
+
+def test_the_pool_reconnects_after_its_connections_are_dropped():
+    assert db.fetch_value("SELECT 1") == 1
+    params = db.parse_database_url(db.database_url())
+    killer = pg8000.native.Connection(**params.connect_kwargs())
+    killed = killer.run("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        " AND application_name = 'viztube'")
+    killer.close()
+    assert killed[0][0] >= 1
+
+    assert db.fetch_value("SELECT 2") == 2
+
+
+def test_the_pool_is_safe_across_threads():
+    results: list[int] = []
+
+    def work(n: int) -> None:
+        for _ in range(20):
+            results.append(db.fetch_value("SELECT CAST(:n AS int)", n=n))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(results) == sorted(n for n in range(16) for _ in range(20))
+
+
+def test_migrating_twice_changes_nothing():
+    assert migrate() == []
+
+
+def test_two_processes_can_migrate_a_fresh_database_at_once():
+    base = os.environ["DATABASE_URL"]
+    params = db.parse_database_url(base)
+    admin = pg8000.native.Connection(**{**params.connect_kwargs(), "database": "postgres"})
+    admin.run('DROP DATABASE IF EXISTS "viztube_migrate_race" WITH (FORCE)')
+    admin.run('CREATE DATABASE "viztube_migrate_race"')
+    url = base.replace(f"/{params.database}?", "/viztube_migrate_race?")
+    env = {**os.environ, "DATABASE_URL": url}
+    try:
+        procs = [subprocess.Popen([sys.executable, "-m", "shared.migrate"], cwd=PROJECT_DIR, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+        outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outputs
+        check = pg8000.native.Connection(**{**params.connect_kwargs(), "database": "viztube_migrate_race"})
+        names = [r[0] for r in check.run("SELECT name FROM schema_migrations ORDER BY name")]
+        check.close()
+        assert names == ["0001_accounts.sql", "0002_content.sql"]
+        assert sum("none (up to date)" in out for out in outputs) == 1
+    finally:
+        admin.run('DROP DATABASE IF EXISTS "viztube_migrate_race" WITH (FORCE)')
+        admin.close()
+
+
+def test_database_urls_are_parsed_for_sockets_and_tls():
+    sock = db.parse_database_url("postgresql://postgres@/viztube?host=/tmp/pg&port=5433")
+    rds = db.parse_database_url("postgresql://app:p%40ss@db.example.com:5432/viztube?sslmode=require")
+
+    assert (sock.unix_sock, sock.database, sock.ssl_context) == ("/tmp/pg/.s.PGSQL.5433", "viztube", False)
+    assert (rds.host, rds.port, rds.user, rds.password, rds.ssl_context) == ("db.example.com", 5432, "app", "p@ss", True)

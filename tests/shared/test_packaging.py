@@ -1,0 +1,37 @@
+"""`chalice package` produces a Lambda zip that holds functions/ and shared/ and imports on its own."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import PROJECT_DIR
+
+
+def test_chalice_package_contains_functions_shared_and_dependencies(tmp_path):
+    out = tmp_path / "package"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"):
+        env.pop(name, None)
+    chalice = Path(sys.executable).with_name("chalice")
+
+    result = subprocess.run([str(chalice), "package", "--stage", "prod", str(out)], cwd=PROJECT_DIR, env=env,
+                            capture_output=True, text=True, timeout=600)
+
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(out / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "unzipped")
+    for required in ("app.py", "functions/users.py", "functions/healthcheck.py", "shared/db.py", "shared/auth.py",
+                     "shared/sql/users.py", "shared/storage/cloudinary_store.py", "pg8000/__init__.py",
+                     "cloudinary/__init__.py", "chalice/app.py"):
+        assert required in names, required
+    assert not any(n.startswith(("pgserver/", "gunicorn/", "tests/", "infra/")) for n in names)
+    # Import the app from the unzipped package alone (no site-packages), as the Lambda runtime would.
+    check = subprocess.run(
+        [sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import app;"
+         " print(len(app.app.routes))", str(tmp_path / "unzipped")],
+        capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"], "VIZTUBE_STAGE": "prod"})
+    assert check.returncode == 0, check.stderr
+    assert int(check.stdout.strip()) > 10
