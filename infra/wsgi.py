@@ -66,8 +66,6 @@ def _error(start_response: Any, status: int, message: str, extra: dict[str, str]
     body = to_json({"statusCode": status, "data": None, "success": False, "errors": [], "message": message}).encode()
     headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
                *(extra or {}).items()]
-    if status == 413:
-        headers.append(("Connection", "close"))  # the unread body must not be taken for the next request
     start_response(_status(status), headers)
     return [body]
 

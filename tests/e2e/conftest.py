@@ -1,0 +1,68 @@
+"""A real server for end-to-end tests, started the way `make run` starts it: `python -m infra.serve` with
+its own VIZTUBE_HOME, so it brings up its own embedded PostgreSQL and applies the migrations itself."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import PROJECT_DIR
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(base: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base}/api/v2/healthcheck", timeout=10).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or still starting its database
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not come up:\n{log.read_text()}")
+
+
+def server_env(home: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "VIZTUBE_STAGE", "PUBLIC_URL", "STORAGE", "CLOUDINARY_URL")}
+    env.update({"VIZTUBE_HOME": str(home), "PORT": str(port), "HOST": "127.0.0.1", "VIZTUBE_STAGE": "dev",
+                "BCRYPT_ROUNDS": "4", "LOG_LEVEL": "WARNING", "CORS_ORIGINS": "https://app.example.com",
+                "WEB_CONCURRENCY": "2", "WEB_THREADS": "8", **extra})
+    return env
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    home = Path(tempfile.mkdtemp(prefix="viztube-e2e-"))
+    port = free_port()
+    log = home / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, env=server_env(home, port),
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, proc, log)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
