@@ -113,3 +113,18 @@ def test_each_login_is_its_own_session(client, make_user):
     assert db.fetch_value("SELECT count(*) FROM sessions WHERE user_id = :id", id=user["id"]) == 2
     hashes = db.fetch_all("SELECT token_hash FROM sessions")
     assert all(len(bytes(h["token_hash"])) == 32 for h in hashes)  # SHA-256, never the token itself
+
+
+def test_an_unknown_account_costs_the_same_bcrypt_work_as_a_wrong_password(client, make_user, monkeypatch):
+    import bcrypt
+
+    make_user(username="known")
+    calls = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda pw, hashed: calls.append(hashed[:7]) or real(pw, hashed))
+
+    _login(client, username="known", password="Wrong1234")
+    _login(client, username="unknown", password="Wrong1234")
+
+    assert len(calls) == 2
+    assert calls[0] == calls[1]  # same algorithm and cost prefix ($2b$04$) on both paths

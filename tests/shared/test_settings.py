@@ -67,3 +67,10 @@ def test_a_dotenv_file_sits_under_the_environment(tmp_path, monkeypatch):
     settings = load_settings({"VIZTUBE_HOME": str(tmp_path), "HOST": "127.0.0.2"})
 
     assert (settings.port, settings.host) == (9001, "127.0.0.2")
+
+
+def test_on_lambda_each_container_keeps_one_connection(tmp_path):
+    settings = load_settings({"VIZTUBE_HOME": str(tmp_path), "AWS_LAMBDA_FUNCTION_NAME": "viztube-api"})
+
+    assert settings.on_lambda and settings.db_pool_size == 1
+    assert load_settings({"VIZTUBE_HOME": str(tmp_path)}).db_pool_size == 8
