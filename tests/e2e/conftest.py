@@ -39,6 +39,14 @@ def wait_until_up(base: str, proc: subprocess.Popen, log: Path, timeout: float =
     raise RuntimeError(f"server did not come up:\n{log.read_text()}")
 
 
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def server_env(home: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "VIZTUBE_STAGE", "PUBLIC_URL", "STORAGE", "CLOUDINARY_URL")}
@@ -61,8 +69,4 @@ def server() -> Iterator[str]:
         wait_until_up(base, proc, log)
         yield base
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

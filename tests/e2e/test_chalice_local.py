@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import PROJECT_DIR, png_bytes
-from tests.e2e.conftest import free_port, server_env, wait_until_up
+from tests.e2e.conftest import free_port, server_env, stop, wait_until_up
 
 
 def test_chalice_local_runs_on_the_embedded_defaults():
@@ -34,8 +34,4 @@ def test_chalice_local_runs_on_the_embedded_defaults():
         assert login.status_code == 200
         assert (home / "pgdata" / "PG_VERSION").exists()
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, signal.SIGINT)
