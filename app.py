@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from functions import fallback, healthcheck, media, users
+from functions import fallback, healthcheck, media, uploads, users, videos
 from shared import middleware
 from shared.logs import configure_logging
 from shared.settings import log_level
@@ -15,6 +15,8 @@ app.api.binary_types.extend(["multipart/form-data", "image/webp", "video/mp4", "
 
 app.register_blueprint(healthcheck.bp, url_prefix="/api/v2/healthcheck")
 app.register_blueprint(users.bp, url_prefix="/api/v2/user")
+app.register_blueprint(videos.bp, url_prefix="/api/v2/videos")
+app.register_blueprint(uploads.bp, url_prefix="/api/v2/uploads")
 app.register_blueprint(media.bp, url_prefix="/api/v2/media")
 app.register_blueprint(fallback.bp)  # last: JSON 404 for whatever no route above claims
 

@@ -12,8 +12,8 @@ from shared.schemas import parse_input
 from shared.schemas.users import (ChangePasswordIn, ChannelProfile, LoginIn, PublicUser, RegisterIn,
                                   UpdateAccountIn, email_problems, fullname_problems, normalize_username,
                                   password_problems, username_problems)
-from shared.schemas.videos import with_owner
 from shared.services import accounts
+from shared.services.videos import present_with_owner
 from shared.settings import get_settings
 from shared.sql import history as history_sql
 from shared.sql import users as users_sql
@@ -163,4 +163,4 @@ def watch_history() -> Response:
     user = require_user(request)
     page, limit = page_params(request, default_limit=20)
     rows = history_sql.list_for_user(user_id=user.id, limit=limit, offset=(page - 1) * limit)
-    return ok([with_owner(r) for r in rows], "Watch history fetched")
+    return ok([present_with_owner(r) for r in rows], "Watch history fetched")

@@ -23,10 +23,10 @@ from urllib.parse import quote
 from chalice.cli.factory import CLIFactory
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
-from shared import cors, errors, media_serving
+from shared import cors, errors, jobs, media_serving
 from shared.http import to_json
 from shared.settings import PROJECT_DIR, get_settings
-from shared.uploads import STAGED_HEADER, body_limit, discard_staged, register_staged, stream_form
+from shared.uploads import STAGED_HEADER, body_limit, discard_staged, register_staged, stage_raw, stream_form
 
 STAGE = get_settings().stage
 CHUNK = 64 * 1024
@@ -43,6 +43,7 @@ class _ThreadLocalApp(LocalChalice, app.__class__):  # type: ignore[misc]
 
 app.__class__ = _ThreadLocalApp
 media_serving.SENDFILE_ENABLED = True
+jobs.start_worker()  # this process runs queued jobs (probing, clean-ups) in the background
 
 
 class _Gateway(LocalGateway):
@@ -68,6 +69,13 @@ def _error(start_response: Any, status: int, message: str, extra: dict[str, str]
                *(extra or {}).items()]
     start_response(_status(status), headers)
     return [body]
+
+
+def too_large_message(path: str, limit: int) -> str:
+    message = f"Request body larger than {limit // (1024 * 1024) or 1} MB"
+    if path.split("?", 1)[0].rstrip("/").endswith("/api/v2/videos"):
+        message += "; upload large files with POST /api/v2/uploads, then publish with videoUploadId"
+    return message
 
 
 def _read_chunks(stream: Any, length: int | None, limit: int) -> Iterator[bytes]:
@@ -124,7 +132,7 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
     length = int(raw_length) if raw_length.isdigit() else None
     chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
     if length is not None and length > limit:
-        return _error(start_response, 413, f"Request body larger than {limit // (1024 * 1024) or 1} MB")
+        return _error(start_response, 413, too_large_message(path, limit))
 
     token = None
     body: bytes | None = None
@@ -134,6 +142,9 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
             if headers.get("content-type", "").lower().startswith("multipart/form-data"):
                 form = stream_form(chunks, headers["content-type"], max_file_bytes=limit)
                 token = register_staged(form)
+                headers[STAGED_HEADER] = token
+            elif limit > get_settings().max_json_bytes:  # a raw upload (PUT /uploads/...): to disk too
+                token = register_staged(stage_raw(chunks, headers.get("content-type", "")))
                 headers[STAGED_HEADER] = token
             else:
                 body = b"".join(chunks)

@@ -86,6 +86,15 @@ def parse_database_url(url: str) -> ConnectionParams:
     )
 
 
+def _ping(conn: Any) -> None:
+    """Liveness check outside any transaction, so each unit of work starts with a fresh one."""
+    conn.autocommit = True
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        conn.autocommit = False
+
+
 _pool: PooledDB | None = None
 _pool_lock = threading.Lock()
 _local = threading.local()
@@ -115,7 +124,7 @@ def _get_pool() -> PooledDB:
                     maxcached=size,
                     maxconnections=size,
                     blocking=True,  # a request waits for a free connection instead of failing
-                    ping=(1, "SELECT 1"),  # checked when taken from the pool: a dropped connection is replaced
+                    ping=(1, _ping),  # checked when taken from the pool: a dropped connection is replaced
                     setsession=["SET TIME ZONE 'UTC'", "SET statement_timeout = '30s'"],
                     reset=True,
                     **params.connect_kwargs(),

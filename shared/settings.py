@@ -42,6 +42,15 @@ def _duration(value: str, name: str) -> int:
     return seconds
 
 
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingsError(f"{name} must be a positive integer")
+    return int(raw)
+
+
 def _bool(value: str, name: str) -> bool:
     text = value.strip().lower()
     if text in ("1", "true", "yes", "on"):
@@ -73,6 +82,9 @@ class Settings:
     max_image_bytes: int
     max_video_bytes: int
     log_level: str
+    view_window_seconds: int
+    upload_ttl_seconds: int
+    max_request_bytes: int | None
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -186,9 +198,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         bcrypt_rounds=bcrypt_rounds,
         db_pool_size=max(1, db_pool_size),
         max_json_bytes=1024 * 1024,
-        max_image_bytes=10 * 1024 * 1024,
-        max_video_bytes=100 * 1024 * 1024,
+        max_image_bytes=_positive_int(env, "MAX_IMAGE_BYTES", 10 * 1024 * 1024),
+        max_video_bytes=_positive_int(env, "MAX_VIDEO_BYTES", 100 * 1024 * 1024),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        view_window_seconds=_duration(env.get("VIEW_WINDOW", "1h"), "VIEW_WINDOW"),
+        upload_ttl_seconds=_duration(env.get("UPLOAD_TTL", "1h"), "UPLOAD_TTL"),
+        # The deployment's body cap: API Gateway + Lambda take ~6 MB; the one-box server takes each route's own limit.
+        max_request_bytes=(int(env["MAX_REQUEST_BYTES"]) if env.get("MAX_REQUEST_BYTES", "").isdigit()
+                           else 6 * 1024 * 1024 if on_lambda else None),
         extra={k: v for k, v in env.items() if k == "AWS_LAMBDA_FUNCTION_NAME"},
     )
 

@@ -257,6 +257,37 @@ def read_form(request: Request, *, file_fields: dict[str, int]) -> Iterator[Stag
         form.cleanup()
 
 
+def stage_raw(chunks: Iterable[bytes], content_type: str, *, staging_dir: Path | None = None) -> StagedForm:
+    """A raw (non-multipart) upload body, spooled to disk as the form's one file, `file`."""
+    base = staging_dir or get_settings().staging_dir
+    base.mkdir(parents=True, exist_ok=True)
+    form = StagedForm(Path(tempfile.mkdtemp(prefix="upload-", dir=base)))
+    upload = UploadedFile("file", form.directory / "body", "", content_type)
+    try:
+        with open(upload.path, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                upload.size += len(chunk)
+    except BaseException:
+        form.cleanup()
+        raise
+    form.files["file"] = upload
+    return form
+
+
+@contextmanager
+def read_raw_file(request: Request) -> Iterator[UploadedFile]:
+    """A raw upload body as a file on disk (streamed there by the shim, or written from raw_body)."""
+    form = _take_staged(request.headers.get(STAGED_HEADER))
+    if form is None:
+        raw = request.raw_body or b""
+        form = stage_raw([raw if isinstance(raw, bytes) else raw.encode()], request.headers.get("content-type", ""))
+    try:
+        yield form.files["file"]
+    finally:
+        form.cleanup()
+
+
 def read_text_fields(request: Request) -> dict[str, Any]:
     """The text fields of a multipart body that carries no files (e.g. update-account sent as form-data)."""
     with read_form(request, file_fields={}) as form:

@@ -114,6 +114,29 @@ def png_bytes(width: int = 2, height: int = 2, extra: int = 0) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IEND", b"")
 
 
+_CLIPS: dict[str, bytes] = {}
+
+
+def video_bytes(fmt: str = "mp4", seconds: float = 2.0, size: str = "160x120") -> bytes:
+    """A real, short video made once per session by the bundled ffmpeg (testsrc2 + a sine tone)."""
+    key = f"{fmt}-{seconds}-{size}"
+    if key not in _CLIPS:
+        from shared.media_probe import run_ffmpeg
+
+        out = Path(tempfile.mkdtemp(prefix="clip-")) / f"clip.{fmt}"
+        codecs = {"mp4": ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                          "-movflags", "+faststart"],
+                  "mov": ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+                  "webm": ["-c:v", "libvpx-vp9", "-b:v", "200k", "-deadline", "realtime", "-c:a", "libopus"],
+                  "mkv": ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]}[fmt]
+        result = run_ffmpeg(["-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=15",
+                             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds),
+                             *codecs, str(out)], timeout=120)
+        assert result.returncode == 0, result.stderr
+        _CLIPS[key] = out.read_bytes()
+    return _CLIPS[key]
+
+
 def jpeg_bytes() -> bytes:
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 
@@ -194,4 +217,4 @@ def media_files(home: Path | None = None) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-__all__ = ["io", "jpeg_bytes", "media_files", "multipart", "png_bytes", "register_form"]
+__all__ = ["io", "jpeg_bytes", "media_files", "multipart", "png_bytes", "register_form", "video_bytes"]

@@ -1,19 +1,22 @@
-"""Video shapes: the original's VideoRecord (all 16 columns) and the owner brief that travels with it."""
+"""Video shapes: the original's VideoRecord (all 16 columns, in order) plus additive facts, and owner briefs."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import Field
 
-from shared.schemas import Out, Timestamp
+from shared.schemas import In, Out, Timestamp
 
 
 class OwnerBrief(Out):
     fullname: str
     username: str
     avatar: str
+
+
+class OwnerWithSubscribers(OwnerBrief):
+    subscribers_count: int
 
 
 class VideoRecord(Out):
@@ -35,11 +38,35 @@ class VideoRecord(Out):
     allow_public_qna: bool = Field(serialization_alias="allowPublicQnA")
 
 
-class VideoWithOwner(VideoRecord):
+class VideoOut(VideoRecord):
+    """VideoRecord plus what this backend adds (clients ignore unknown fields)."""
+
+    processing_error: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class VideoWithOwner(VideoOut):
     user: OwnerBrief
 
 
-def with_owner(row: dict[str, Any]) -> dict[str, Any]:
-    """A joined row (video columns + owner_fullname/owner_username/owner_avatar) as VideoRecord + user."""
-    owner = {"fullname": row["owner_fullname"], "username": row["owner_username"], "avatar": row["owner_avatar"]}
-    return VideoWithOwner.model_validate({**row, "user": owner}).dump()
+class VideoDetail(VideoOut):
+    user: OwnerWithSubscribers
+
+
+class VideoUpdateIn(In):
+    title: str | None = None
+    description: str | None = None
+
+
+class VideoRegisterIn(In):
+    title: str | None = None
+    description: str | None = None
+    videoUploadId: str | None = None  # noqa: N815 - wire names
+    thumbnailUploadId: str | None = None  # noqa: N815
+
+
+class UploadSignIn(In):
+    kind: str | None = None
+    contentType: str | None = None  # noqa: N815
+    size: int | None = None

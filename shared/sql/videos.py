@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from shared import db
 
 _NAMES = ("id", "video_file_url", "video_file_public_id", "thumbnail_url", "thumbnail_public_id", "title",
@@ -16,20 +19,141 @@ def _columns(alias: str = "") -> str:
 
 VIDEO_COLUMNS = _columns()
 VIDEO_COLUMNS_V = _columns("v")  # the same columns read through the alias `v`, for joins
+# Extra facts the API adds to the original's 16 columns.
+EXTRA_COLUMNS_V = "v.processing_error, v.width, v.height, v.video_mime, v.video_file_size, v.storage"
+OWNER_COLUMNS_U = "u.fullname AS owner_fullname, u.username AS owner_username, u.avatar AS owner_avatar"
+
+# The list's sort keys → an ORDER BY that an index serves (id breaks ties, so pages never overlap).
+SORTS = {"createdAt": "v.created_at", "views": "v.views", "duration": "v.duration", "title": "v.title"}
 
 
-def insert(*, user_id, title: str, description: str, video_file_url: str, video_file_public_id: str,
+def insert(*, user_id: uuid.UUID, title: str, description: str, video_file_url: str, video_file_public_id: str,
            thumbnail_url: str, thumbnail_public_id: str, duration: float, is_published: bool = True,
-           processing_status: str = "PROCESSING") -> dict:
+           processing_status: str = "PROCESSING", video_mime: str | None = None, video_file_size: int | None = None,
+           width: int | None = None, height: int | None = None, storage: str = "local") -> dict[str, Any]:
     row = db.fetch_one(
         "INSERT INTO videos (user_id, title, description, video_file_url, video_file_public_id, thumbnail_url,"
-        " thumbnail_public_id, duration, is_published, processing_status)"
+        " thumbnail_public_id, duration, is_published, processing_status, video_mime, video_file_size, width,"
+        " height, storage)"
         " VALUES (:uid, :title, :description, :vurl, :vpid, :turl, :tpid, :duration, :published,"
-        " CAST(:status AS processing_status))"
-        f" RETURNING {VIDEO_COLUMNS}",
+        " CAST(:status AS processing_status), :mime, :size, :width, :height, :storage)"
+        f" RETURNING {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage",
         uid=user_id, title=title, description=description, vurl=video_file_url, vpid=video_file_public_id,
         turl=thumbnail_url, tpid=thumbnail_public_id, duration=duration, published=is_published,
-        status=processing_status,
+        status=processing_status, mime=video_mime, size=video_file_size, width=width, height=height,
+        storage=storage,
     )
     assert row is not None
     return row
+
+
+def _search_query(text: str) -> str | None:
+    """Words of a search → a prefix tsquery ('cat' finds 'cats'); None when nothing searchable is left."""
+    import re
+
+    words = re.findall(r"\w+", text.lower())[:12]
+    return " & ".join(f"{w}:*" for w in words) or None
+
+
+def list_published(*, limit: int, offset: int, sort_by: str, ascending: bool, user_id: uuid.UUID | None,
+                   query: str | None) -> tuple[list[dict[str, Any]], int]:
+    """A page of published videos with their owners, and the total, from one snapshot."""
+    order = SORTS[sort_by]
+    direction = "ASC" if ascending else "DESC"
+    tsquery = _search_query(query) if query else None
+    if query and tsquery is None:
+        return [], 0
+    where = ("v.is_published AND (CAST(:uid AS uuid) IS NULL OR v.user_id = :uid)"
+             " AND (CAST(:q AS text) IS NULL OR v.search @@ to_tsquery('simple', :q))")
+    with db.transaction() as tx:
+        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        rows = tx.fetch_all(
+            f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}"
+            f" FROM videos v JOIN users u ON u.id = v.user_id WHERE {where}"
+            f" ORDER BY {order} {direction}, v.id {direction} LIMIT :limit OFFSET :offset",
+            uid=user_id, q=tsquery, limit=limit, offset=offset,
+        )
+        total = tx.fetch_value(f"SELECT count(*) FROM videos v WHERE {where}", uid=user_id, q=tsquery)
+    return rows, total
+
+
+def get_detail(*, video_id: uuid.UUID) -> dict[str, Any] | None:
+    """A video with its owner brief and the owner's subscriber count."""
+    return db.fetch_one(
+        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U},"
+        " (SELECT count(*) FROM subscriptions s WHERE s.channel_id = v.user_id) AS owner_subscribers"
+        " FROM videos v JOIN users u ON u.id = v.user_id WHERE v.id = :id",
+        id=video_id,
+    )
+
+
+def get(*, video_id: uuid.UUID, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return db.fetch_one(
+        f"SELECT {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage"
+        f" FROM videos WHERE id = :id{lock}", id=video_id)
+
+
+def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> int | None:
+    """Upsert the viewer's history row and count the view when none was counted within the window.
+
+    One statement: the history row decides, and the counter row is locked only for the instant of
+    its own increment. Returns the new view count, or None when this view was not counted.
+    """
+    return db.fetch_value(
+        "WITH seen AS ("
+        " INSERT INTO watch_history (user_id, video_id, watched_at, counted_at)"
+        " VALUES (:viewer, :video, statement_timestamp(), statement_timestamp())"
+        " ON CONFLICT (user_id, video_id) DO UPDATE SET watched_at = statement_timestamp(),"
+        "  counted_at = CASE WHEN watch_history.counted_at <= statement_timestamp() - make_interval(secs => :window)"
+        "   THEN statement_timestamp() ELSE watch_history.counted_at END"
+        # statement_timestamp() is one value for the whole statement: equal means "counted by this view".
+        " RETURNING counted_at = statement_timestamp() AS counted)"
+        " UPDATE videos SET views = views + 1 WHERE id = :video AND (SELECT counted FROM seen) RETURNING views",
+        viewer=viewer_id, video=video_id, window=window_seconds,
+    )
+
+
+def update_details(*, video_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any] | None:
+    allowed = {"title", "description", "thumbnail_url", "thumbnail_public_id"}
+    columns = [c for c in changes if c in allowed]
+    assignments = ", ".join(f"{c} = :{c}" for c in columns)  # names from `allowed` only
+    return db.fetch_one(
+        f"UPDATE videos SET {assignments}, updated_at = now() WHERE id = :id"
+        f" RETURNING {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage",
+        id=video_id, **{c: changes[c] for c in columns},
+    )
+
+
+def toggle_published(*, video_id: uuid.UUID, owner_id: uuid.UUID) -> dict[str, Any] | None:
+    """Flip is_published in one statement (no read-then-write race); None when not the owner's video."""
+    return db.fetch_one(
+        "UPDATE videos SET is_published = NOT is_published, updated_at = now()"
+        " WHERE id = :id AND user_id = :owner"
+        f" RETURNING {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage",
+        id=video_id, owner=owner_id,
+    )
+
+
+def set_processing(*, video_id: uuid.UUID, status: str, error: str | None = None,
+                   duration: float | None = None, width: int | None = None, height: int | None = None) -> None:
+    db.execute(
+        "UPDATE videos SET processing_status = CAST(:status AS processing_status), processing_error = :error,"
+        " duration = coalesce(:duration, duration), width = coalesce(:width, width),"
+        " height = coalesce(:height, height) WHERE id = :id",
+        id=video_id, status=status, error=error, duration=duration, width=width, height=height,
+    )
+
+
+def delete(*, video_id: uuid.UUID) -> dict[str, Any] | None:
+    """Delete the row (comments, likes, playlist entries and history cascade); return its media ids."""
+    return db.fetch_one(
+        "DELETE FROM videos WHERE id = :id RETURNING video_file_public_id, thumbnail_public_id, storage", id=video_id)
+
+
+def visibility_of_media(*, public_id: str) -> bool | None:
+    """For a stored file: True when it belongs to a published video, False to an unpublished one, None to none."""
+    return db.fetch_value(
+        "SELECT bool_or(is_published) FROM videos WHERE video_file_public_id = :pid OR thumbnail_public_id = :pid",
+        pid=public_id,
+    )

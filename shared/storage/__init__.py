@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 from shared.settings import get_settings
-from shared.storage.base import FOLDERS, Storage, StoredFile
+from shared.storage.base import FOLDERS, PRIVATE_CAPABLE, DirectUpload, Storage, StoredFile
 
-__all__ = ["FOLDERS", "Storage", "StoredFile", "get_storage", "reset_storage"]
+__all__ = ["FOLDERS", "PRIVATE_CAPABLE", "DirectUpload", "Storage", "StoredFile", "get_storage", "reset_storage"]
 
 _storage: Storage | None = None
 _lock = threading.Lock()
@@ -26,7 +26,7 @@ def get_storage() -> Storage:
                 else:
                     from shared.storage.local import LocalStorage
 
-                    _storage = LocalStorage(settings.media_dir, settings.public_url)
+                    _storage = LocalStorage(settings.media_dir, settings.public_url, settings.media_url_secret)
     return _storage
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 # What is being stored → the folder (local) or Cloudinary folder it goes to, and its resource type.
 FOLDERS: dict[str, tuple[str, str]] = {
@@ -13,6 +13,9 @@ FOLDERS: dict[str, tuple[str, str]] = {
     "thumbnail": ("thumbnails", "image"),
     "video": ("videos", "video"),
 }
+# Media that can belong to an unpublished video: reachable only through signed URLs while it does.
+PRIVATE_CAPABLE = {"video", "thumbnail"}
+SIGNED_URL_TTL = 3600
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,17 @@ class StoredFile:
     duration: float | None = None
 
 
+@dataclass(frozen=True)
+class DirectUpload:
+    """How a client sends bytes straight to storage."""
+
+    method: str
+    url: str
+    public_id: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
 class Storage(Protocol):
     name: str
 
@@ -33,3 +47,6 @@ class Storage(Protocol):
 
     def delete(self, public_id: str, *, resource_type: str) -> None:
         """Remove a stored file; removing one that is already gone is not an error."""
+
+    def url_for(self, public_id: str, *, resource_type: str, private: bool) -> str:
+        """The HTTPS (or local) URL to deliver a file; an expiring signed one when `private`."""

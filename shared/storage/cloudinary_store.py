@@ -1,22 +1,32 @@
-"""Media on Cloudinary through the official SDK (HTTPS delivery URLs only)."""
+"""Media on Cloudinary through the official SDK (HTTPS delivery URLs only).
+
+Videos and thumbnails are uploaded as `authenticated` assets: they are delivered only through signed
+URLs, which the API hands out for published videos and, for unpublished ones, to their owner alone.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import cloudinary
+import cloudinary.api
 import cloudinary.uploader
+import cloudinary.utils
 from cloudinary.exceptions import Error as CloudinaryError
+from cloudinary.exceptions import NotFound as CloudinaryNotFound
 
 from shared import errors
-from shared.storage.base import FOLDERS, StoredFile
+from shared.storage.base import FOLDERS, PRIVATE_CAPABLE, DirectUpload, StoredFile
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 20 * 1024 * 1024
+_PRIVATE_FOLDERS = {FOLDERS[k][0] for k in PRIVATE_CAPABLE}
 
 
 def parse_cloudinary_url(url: str) -> dict[str, str]:
@@ -31,6 +41,11 @@ def parse_cloudinary_url(url: str) -> dict[str, str]:
     return config
 
 
+def _delivery_type(public_id: str) -> str:
+    folder = public_id.split("/")[1] if public_id.startswith("viztube/") else ""
+    return "authenticated" if folder in _PRIVATE_FOLDERS else "upload"
+
+
 class CloudinaryStorage:
     name = "cloudinary"
 
@@ -39,10 +54,17 @@ class CloudinaryStorage:
         cloudinary.config(secure=True, **self.config)
         self.cloud_name = self.config["cloud_name"]
 
+    def new_public_id(self, kind: str) -> tuple[str, str, str]:
+        """(folder, name, full public id) for a new asset of this kind."""
+        folder = f"viztube/{FOLDERS[kind][0]}"
+        name = uuid.uuid4().hex
+        return folder, name, f"{folder}/{name}"
+
     def save(self, path: Path, *, kind: str, mime: str) -> StoredFile:
-        folder, resource_type = FOLDERS[kind]
-        options = {"resource_type": resource_type, "folder": f"viztube/{folder}",
-                   "public_id": uuid.uuid4().hex, "overwrite": False}
+        folder, name, _ = self.new_public_id(kind)
+        resource_type = FOLDERS[kind][1]
+        options = {"resource_type": resource_type, "folder": folder, "public_id": name, "overwrite": False,
+                   "type": "authenticated" if kind in PRIVATE_CAPABLE else "upload"}
         try:
             if resource_type == "video":
                 # Chunked: a 100 MB file goes up in 20 MB pieces, never read whole into memory.
@@ -54,19 +76,53 @@ class CloudinaryStorage:
             raise errors.StorageFailed(f"Error uploading {kind}") from exc
         if not isinstance(result, dict) or not result.get("public_id"):
             raise errors.StorageFailed(f"Error uploading {kind}")
+        return self._stored(result, resource_type)
+
+    def _stored(self, result: dict[str, Any], resource_type: str) -> StoredFile:
+        public_id = result["public_id"]
         return StoredFile(
-            public_id=result["public_id"],
-            url=result.get("secure_url") or str(result.get("url", "")).replace("http://", "https://", 1),
+            public_id=public_id,
+            url=self.url_for(public_id, resource_type=resource_type, private=False),
             resource_type=result.get("resource_type", resource_type),
-            size=int(result.get("bytes") or path.stat().st_size),
+            size=int(result.get("bytes") or 0),
             format=str(result.get("format") or ""),
             duration=float(result["duration"]) if result.get("duration") is not None else None,
         )
 
+    def url_for(self, public_id: str, *, resource_type: str, private: bool) -> str:
+        delivery = _delivery_type(public_id)
+        url, _ = cloudinary.utils.cloudinary_url(public_id, resource_type=resource_type, type=delivery,
+                                                 sign_url=delivery == "authenticated", secure=True)
+        return url
+
     def delete(self, public_id: str, *, resource_type: str) -> None:
         try:
-            result = cloudinary.uploader.destroy(public_id, resource_type=resource_type, invalidate=True)
+            result = cloudinary.uploader.destroy(public_id, resource_type=resource_type, invalidate=True,
+                                                 type=_delivery_type(public_id))
         except CloudinaryError as exc:
             raise errors.StorageFailed("Error deleting media") from exc
         if result.get("result") not in ("ok", "not found"):
             raise errors.StorageFailed(f"Error deleting media: {result.get('result')}")
+
+    # -------------------------------------------------------------------------- direct uploads
+
+    def sign_upload(self, *, kind: str, ttl_seconds: int) -> DirectUpload:
+        """A signed browser-to-Cloudinary upload; the public id is fixed by the signature."""
+        folder, name, public_id = self.new_public_id(kind)
+        resource_type = FOLDERS[kind][1]
+        params: dict[str, Any] = {"timestamp": int(time.time()), "folder": folder, "public_id": name,
+                                  "type": "authenticated" if kind in PRIVATE_CAPABLE else "upload"}
+        params["signature"] = cloudinary.utils.api_sign_request(params, self.config["api_secret"])
+        params["api_key"] = self.config["api_key"]
+        prefix = self.config.get("upload_prefix") or "https://api.cloudinary.com"
+        return DirectUpload(method="POST", url=f"{prefix}/v1_1/{self.cloud_name}/{resource_type}/upload",
+                            public_id=public_id, fields=params)
+
+    def describe(self, public_id: str, *, resource_type: str) -> dict[str, Any] | None:
+        """What Cloudinary holds under a public id (size, format, duration), or None when nothing arrived."""
+        try:
+            return cloudinary.api.resource(public_id, resource_type=resource_type, type=_delivery_type(public_id))
+        except CloudinaryNotFound:
+            return None
+        except CloudinaryError as exc:
+            raise errors.StorageFailed("Could not read the uploaded file from storage") from exc

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 from shared import errors
 from shared.media_types import EXTENSION_TYPES, IMAGE_TYPES, VIDEO_TYPES
-from shared.storage.base import FOLDERS, StoredFile
+from shared.storage.base import FOLDERS, SIGNED_URL_TTL, StoredFile
 
 MEDIA_ROUTE = "/api/v2/media"
 # A stored name is a UUID plus a known extension: nothing a client sends can name another path.
@@ -21,9 +24,10 @@ _FOLDER_NAMES = {folder for folder, _ in FOLDERS.values()}
 class LocalStorage:
     name = "local"
 
-    def __init__(self, root: Path, public_url: str) -> None:
+    def __init__(self, root: Path, public_url: str, secret: str = "") -> None:
         self.root = root
         self.public_url = public_url.rstrip("/")
+        self._secret = secret.encode()
 
     def save(self, path: Path, *, kind: str, mime: str) -> StoredFile:
         folder, resource_type = FOLDERS[kind]
@@ -43,6 +47,22 @@ class LocalStorage:
             raise errors.StorageFailed(f"Could not store {kind}") from exc
         return StoredFile(public_id=public_id, url=f"{self.public_url}{MEDIA_ROUTE}/{public_id}",
                           resource_type=resource_type, size=target.stat().st_size, format=ext)
+
+    def url_for(self, public_id: str, *, resource_type: str, private: bool) -> str:
+        url = f"{self.public_url}{MEDIA_ROUTE}/{public_id}"
+        if not private:
+            return url
+        expires = int(time.time()) + SIGNED_URL_TTL
+        return f"{url}?expires={expires}&signature={self._signature(public_id, expires)}"
+
+    def _signature(self, public_id: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{public_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def signature_valid(self, public_id: str, expires: str | None, signature: str | None) -> bool:
+        """An expiring media URL: HMAC over the path and the expiry time, checked in constant time."""
+        if not expires or not signature or not expires.isdigit() or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(self._signature(public_id, int(expires)), signature)
 
     def delete(self, public_id: str, *, resource_type: str) -> None:
         path = self.resolve(public_id)

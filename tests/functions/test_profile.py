@@ -4,7 +4,6 @@ import json
 import time
 
 from shared import db
-from shared.sql import history as history_sql
 from shared.sql import subscriptions as subscriptions_sql
 from shared.sql import videos as videos_sql
 from tests.conftest import jpeg_bytes, media_files, multipart, png_bytes, register_form
@@ -211,7 +210,7 @@ def test_watch_history_is_newest_first_paginated_and_hides_others_unpublished(cl
     first, second, hidden = _video(owner, "first"), _video(owner, "second"), _video(owner, "hidden", published=False)
     own_draft = _video(viewer, "my draft", published=False)
     for video in (first, hidden, own_draft, second):
-        history_sql.record(user_id=viewer["id"], video_id=video["id"])
+        videos_sql.record_view(window_seconds=3600, viewer_id=viewer["id"], video_id=video["id"])
         time.sleep(0.002)
     headers = auth(viewer)
 
@@ -227,10 +226,10 @@ def test_watch_history_is_newest_first_paginated_and_hides_others_unpublished(cl
 def test_rewatching_moves_a_video_to_the_top(client, make_user, auth):
     viewer, owner = make_user(), make_user()
     a, b = _video(owner, "a"), _video(owner, "b")
-    history_sql.record(user_id=viewer["id"], video_id=a["id"])
-    history_sql.record(user_id=viewer["id"], video_id=b["id"])
+    videos_sql.record_view(window_seconds=3600, viewer_id=viewer["id"], video_id=a["id"])
+    videos_sql.record_view(window_seconds=3600, viewer_id=viewer["id"], video_id=b["id"])
     time.sleep(0.002)
-    history_sql.record(user_id=viewer["id"], video_id=a["id"])
+    videos_sql.record_view(window_seconds=3600, viewer_id=viewer["id"], video_id=a["id"])
 
     titles = [v["title"] for v in client.get("/api/v2/user/watch-history", headers=auth(viewer)).json_body["data"]]
 

@@ -1,0 +1,63 @@
+"""Every SQL statement that touches jobs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared import db
+
+LEASE_SECONDS = 900  # a job left "running" this long was abandoned by a dead worker and may be claimed again
+
+
+def insert(*, kind: str, payload: dict[str, Any], delay_seconds: float = 0, max_attempts: int = 8) -> uuid.UUID:
+    return db.fetch_value(
+        "INSERT INTO jobs (kind, payload, run_after, max_attempts)"
+        " VALUES (:kind, CAST(:payload AS jsonb), now() + make_interval(secs => :delay), :max) RETURNING id",
+        kind=kind, payload=_json(payload), delay=delay_seconds, max=max_attempts,
+    )
+
+
+def claim(*, job_id: uuid.UUID | None = None, kinds: list[str] | None = None) -> dict[str, Any] | None:
+    """Take one runnable job (or the given one), so no other worker can; None when there is none."""
+    return db.fetch_one(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = now()"
+        " WHERE id = (SELECT id FROM jobs"
+        "   WHERE (status = 'pending' OR (status = 'running' AND updated_at < now() - make_interval(secs => :lease)))"
+        "   AND run_after <= now()"
+        "   AND (CAST(:job_id AS uuid) IS NULL OR id = :job_id)"
+        "   AND (CAST(:kinds AS text[]) IS NULL OR kind = ANY(CAST(:kinds AS text[])))"
+        "   ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, kind, payload, attempts, max_attempts",
+        lease=LEASE_SECONDS, job_id=job_id, kinds=kinds,
+    )
+
+
+def complete(*, job_id: uuid.UUID) -> None:
+    db.execute("UPDATE jobs SET status = 'done', last_error = NULL, updated_at = now() WHERE id = :id", id=job_id)
+
+
+def fail(*, job_id: uuid.UUID, error: str, retry_in_seconds: float | None) -> None:
+    """Back to pending after `retry_in_seconds`, or failed for good when None."""
+    db.execute(
+        "UPDATE jobs SET last_error = :error, updated_at = now(),"
+        " status = CASE WHEN CAST(:retry AS double precision) IS NULL THEN 'failed' ELSE 'pending' END,"
+        " run_after = now() + make_interval(secs => coalesce(CAST(:retry AS double precision), 0))"
+        " WHERE id = :id",
+        id=job_id, error=error[:2000], retry=retry_in_seconds,
+    )
+
+
+def get(*, job_id: uuid.UUID) -> dict[str, Any] | None:
+    return db.fetch_one("SELECT id, kind, payload, status, attempts, last_error FROM jobs WHERE id = :id", id=job_id)
+
+
+def depth() -> dict[str, int]:
+    rows = db.fetch_all("SELECT status, count(*) AS n FROM jobs WHERE status IN ('pending', 'running') GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+def _json(value: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(value, default=str)
