@@ -137,6 +137,22 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
 def register_uploads(user: CurrentUser, *, title: str, description: str, video_upload_id: uuid.UUID,
                      thumbnail_upload_id: uuid.UUID) -> dict[str, Any]:
     """Publish a video whose bytes arrived by direct upload; facts are read from storage, not the client."""
+    try:
+        return _register_in_transaction(user, title, description, video_upload_id, thumbnail_upload_id)
+    except _RejectedUpload as rejected:
+        # The transaction is rolled back now, so the clean-up it would have recorded must happen here.
+        schedule_media_deletion(rejected.public_id, rejected.resource_type)
+        raise rejected.error from None
+
+
+class _RejectedUpload(Exception):
+    def __init__(self, error: errors.AppError, public_id: str, resource_type: str) -> None:
+        super().__init__(error.message)
+        self.error, self.public_id, self.resource_type = error, public_id, resource_type
+
+
+def _register_in_transaction(user: CurrentUser, title: str, description: str, video_upload_id: uuid.UUID,
+                             thumbnail_upload_id: uuid.UUID) -> dict[str, Any]:
     storage = get_storage()
     with db.transaction():
         video_up = uploads_sql.consume(upload_id=video_upload_id, user_id=user.id, kind="video")
@@ -162,7 +178,7 @@ def _stored_upload_facts(upload: dict[str, Any]) -> dict[str, Any]:
     if upload["storage"] != storage.name:
         raise errors.Conflict("Upload was made for another storage backend")
     if upload["storage"] == "local":
-        if upload["status"] != "received":
+        if upload["received_at"] is None:
             raise errors.Conflict("Upload has not received its file yet")
         facts: dict[str, Any] = {"url": upload["url"], "size": upload["stored_size"], "type": upload["stored_type"],
                                  "duration": None}
@@ -183,11 +199,10 @@ def _stored_upload_facts(upload: dict[str, Any]) -> dict[str, Any]:
     fmt = str(described.get("format") or "").lower()
     allowed = _FORMAT_TO_MIME if kind == "video" else {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
     if size > limit or fmt not in allowed:
-        schedule_media_deletion(upload["public_id"], resource_type)
-        if size > limit:
-            raise too_large("videoFile" if kind == "video" else kind, limit)
-        raise errors.UnsupportedMediaType(VIDEO_FORMAT_MESSAGE if kind == "video" else
-                                          "Invalid image format. Must be JPG, PNG, or WEBP.")
+        error = (too_large("videoFile" if kind == "video" else kind, limit) if size > limit else
+                 errors.UnsupportedMediaType(VIDEO_FORMAT_MESSAGE if kind == "video" else
+                                             "Invalid image format. Must be JPG, PNG, or WEBP."))
+        raise _RejectedUpload(error, upload["public_id"], resource_type)
     return {"url": storage.url_for(upload["public_id"], resource_type=resource_type, private=False), "size": size,
             "type": allowed[fmt], "duration": described.get("duration"), "width": described.get("width"),
             "height": described.get("height")}

@@ -8,7 +8,7 @@ from typing import Any
 from shared import db
 
 _COLUMNS = ("id, user_id, kind, declared_type, declared_size, storage, public_id, status, stored_size, stored_type,"
-            " url, expires_at")
+            " url, expires_at, received_at")
 
 
 def create(*, user_id: uuid.UUID, kind: str, declared_type: str, declared_size: int, storage: str,

@@ -7,6 +7,7 @@ answers destroy. Tests read `assets` and `requests` to see what really reached "
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,12 +49,27 @@ def _parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], by
     return fields, state["file"]
 
 
+def _format_of(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm" if b"webm" in data[:64] else "mkv"
+    if data[4:8] == b"ftyp":
+        return "mov" if data[8:12] == b"qt  " else "mp4"
+    return "bin"
+
+
 class FakeCloudinary:
     def __init__(self, cloud_name: str = "demo", api_key: str = "1234", api_secret: str = "s3cr3t") -> None:
         self.cloud_name, self.api_key, self.api_secret = cloud_name, api_key, api_secret
         self.assets: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.fail_uploads = False
+        self.video_duration = 2.0  # what the fake reports for any video (real Cloudinary measures it)
         self._chunks: dict[str, bytearray] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -109,28 +125,50 @@ class FakeCloudinary:
                     return 200, {"done": False}
                 data = bytes(self._chunks.pop(upload_id))
         public_id = "/".join(filter(None, [fields.get("folder"), fields.get("public_id")]))
-        fmt = "png" if (data or b"").startswith(b"\x89PNG") else "jpg" if (data or b"").startswith(b"\xff\xd8") else "mp4"
+        fmt = _format_of(data or b"")
         path_part = f"{self.cloud_name}/{resource_type}/upload/v1700000000/{public_id}.{fmt}"
         asset = {"public_id": public_id, "version": 1700000000, "resource_type": resource_type, "format": fmt,
-                 "bytes": len(data or b""), "url": f"http://res.cloudinary.com/{path_part}",
-                 "secure_url": f"https://res.cloudinary.com/{path_part}", "data": data}
+                 "type": fields.get("type", "upload"), "bytes": len(data or b""),
+                 "url": f"http://res.cloudinary.com/{path_part}", "secure_url": f"https://res.cloudinary.com/{path_part}",
+                 "data": data}
+        if resource_type == "video":
+            asset["duration"] = self.video_duration
         with self._lock:
             self.assets[(resource_type, public_id)] = asset
+        return 200, {k: v for k, v in asset.items() if k != "data"}
+
+    def _resource(self, path: str, headers: Any) -> tuple[int, dict[str, Any]]:
+        """Admin API: GET /v1_1/<cloud>/resources/<resource_type>/<type>/<public_id> with Basic auth."""
+        expected = "Basic " + base64.b64encode(f"{self.api_key}:{self.api_secret}".encode()).decode()
+        parts = path.strip("/").split("/", 5)
+        self.requests.append({"action": "resource", "path": path, "signature_ok": headers.get("Authorization") == expected})
+        if headers.get("Authorization") != expected:
+            return 401, {"error": {"message": "Invalid credentials"}}
+        if len(parts) != 6 or parts[:3] != ["v1_1", self.cloud_name, "resources"]:
+            return 404, {"error": {"message": "not found"}}
+        asset = self.assets.get((parts[3], parts[5]))
+        if asset is None or asset["type"] != parts[4]:
+            return 404, {"error": {"message": f"Resource not found - {parts[5]}"}}
         return 200, {k: v for k, v in asset.items() if k != "data"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                status, payload = fake._handle(self.path, self.headers, body)
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
                 out = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._send(*fake._resource(self.path.split("?", 1)[0], self.headers))
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self._send(*fake._handle(self.path, self.headers, body))
 
             def log_message(self, *args: Any) -> None:
                 pass
