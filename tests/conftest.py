@@ -76,8 +76,10 @@ TABLES = [r["tablename"] for r in db.fetch_all(
 
 
 @pytest.fixture(autouse=True)
-def _clean_state() -> Iterator[None]:
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
+    if request.node.get_closest_marker("seeded_module"):  # the module's own fixture seeds once and cleans up
+        return
     db.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     shutil.rmtree(TEST_HOME / "media", ignore_errors=True)
     reset_settings()

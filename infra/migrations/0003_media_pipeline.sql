@@ -4,10 +4,13 @@
 ALTER TABLE videos ADD COLUMN search tsvector
   GENERATED ALWAYS AS (to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))) STORED;
 CREATE INDEX videos_search_idx ON videos USING gin (search);
-CREATE INDEX videos_published_views_idx ON videos (views DESC, id) WHERE is_published;
-CREATE INDEX videos_published_duration_idx ON videos (duration DESC, id) WHERE is_published;
-CREATE INDEX videos_published_title_idx ON videos (title, id) WHERE is_published;
-CREATE INDEX videos_published_user_created_idx ON videos (user_id, created_at DESC) WHERE is_published;
+-- One index per sort key of the feed, with id as the tie-breaker the query orders by too.
+DROP INDEX videos_published_created_idx;
+CREATE INDEX videos_published_created_idx ON videos (created_at DESC, id DESC) WHERE is_published;
+CREATE INDEX videos_published_views_idx ON videos (views DESC, id DESC) WHERE is_published;
+CREATE INDEX videos_published_duration_idx ON videos (duration DESC, id DESC) WHERE is_published;
+CREATE INDEX videos_published_title_idx ON videos (title DESC, id DESC) WHERE is_published;
+CREATE INDEX videos_published_user_created_idx ON videos (user_id, created_at DESC, id DESC) WHERE is_published;
 
 ALTER TABLE videos
   ADD COLUMN video_mime text,
