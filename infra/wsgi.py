@@ -26,7 +26,8 @@ from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 from shared import cors, errors, jobs, media_serving
 from shared.http import to_json
 from shared.settings import PROJECT_DIR, get_settings
-from shared.uploads import STAGED_HEADER, body_limit, discard_staged, register_staged, stage_raw, stream_form
+from shared.uploads import (STAGED_HEADER, body_limit, discard_staged, is_raw_upload, register_staged, stage_raw,
+                            stream_form)
 
 STAGE = get_settings().stage
 CHUNK = 64 * 1024
@@ -127,7 +128,8 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
         start_response("204 No Content", list(preflight.items()))
         return [b""]
 
-    limit = body_limit(method, path.split("?", 1)[0])
+    route_path = path.split("?", 1)[0]
+    limit = body_limit(method, route_path, headers.get("content-type", ""))
     raw_length = environ.get("CONTENT_LENGTH") or ""
     length = int(raw_length) if raw_length.isdigit() else None
     chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -143,7 +145,7 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
                 form = stream_form(chunks, headers["content-type"], max_file_bytes=limit)
                 token = register_staged(form)
                 headers[STAGED_HEADER] = token
-            elif limit > get_settings().max_json_bytes:  # a raw upload (PUT /uploads/...): to disk too
+            elif is_raw_upload(method, route_path):  # the file itself as the body: to disk too
                 token = register_staged(stage_raw(chunks, headers.get("content-type", "")))
                 headers[STAGED_HEADER] = token
             else:

@@ -42,16 +42,22 @@ _UPLOAD_ROUTES: list[tuple[str, re.Pattern[str], int]] = [
     ("POST", re.compile(r"^/api/v2/videos/?$"), 111 * _MB),
     ("PATCH", re.compile(r"^/api/v2/videos/[^/]+/?$"), 11 * _MB),
     ("PUT", re.compile(r"^/api/v2/uploads/[^/]+/?$"), 101 * _MB),
-    ("POST", re.compile(r"^/api/v2/uploads/[^/]+/?$"), 101 * _MB),
 ]
+# Routes whose body is the file itself (not multipart): the local store's direct-upload endpoint.
+_RAW_UPLOAD = re.compile(r"^/api/v2/uploads/[^/]+/?$")
 
 
-def body_limit(method: str, path: str) -> int:
-    """The largest request body accepted on this route: uploads get their own limit, everything else 1 MB."""
-    for route_method, pattern, limit in _UPLOAD_ROUTES:
-        if method == route_method and pattern.match(path):
-            return limit
+def body_limit(method: str, path: str, content_type: str = MULTIPART) -> int:
+    """The largest request body accepted: uploads get their route's limit, every other body 1 MB."""
+    if content_type.lower().startswith(MULTIPART) or is_raw_upload(method, path):
+        for route_method, pattern, limit in _UPLOAD_ROUTES:
+            if method == route_method and pattern.match(path):
+                return limit
     return get_settings().max_json_bytes
+
+
+def is_raw_upload(method: str, path: str) -> bool:
+    return method == "PUT" and bool(_RAW_UPLOAD.match(path))
 
 
 @dataclass

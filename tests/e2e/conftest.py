@@ -56,9 +56,12 @@ def server_env(home: Path, port: int, **extra: str) -> dict[str, str]:
     return env
 
 
+SERVER_HOME = Path(tempfile.mkdtemp(prefix="viztube-e2e-"))
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
-    home = Path(tempfile.mkdtemp(prefix="viztube-e2e-"))
+    home = SERVER_HOME
     port = free_port()
     log = home / "server.log"
     with open(log, "wb") as out:
