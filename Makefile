@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-server.txt requirements-dev.txt
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test migrate local package clean
+.PHONY: run test migrate local package bench-upload clean
 
 $(STAMP): $(REQS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ local: $(STAMP)  ## chalice's own development server
 package: $(STAMP)  ## the Lambda package + SAM template into build/package
 	find functions shared -name __pycache__ -type d -prune -exec rm -rf {} +
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/package
+
+bench-upload: $(STAMP)  ## server memory while 100 MB videos upload (1 and 4 at once)
+	$(BIN)/python -m infra.bench.upload_memory
 
 clean:
 	rm -rf $(VENV) build .chalice/deployments

@@ -1,0 +1,161 @@
+"""Benchmark: server memory while 100 MB videos are uploaded (1 and 4 at once).
+
+Starts the server the way `make run` does (`python -m infra.serve`, embedded PostgreSQL, its own
+VIZTUBE_HOME), makes a real ~100 MB MP4 with the bundled ffmpeg, uploads it through the multipart
+publish route, samples the RSS of the server's processes every 10 ms, and prints a table.
+
+    .venv/bin/python -m infra.bench.upload_memory [--size-mb 100] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import requests
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+MB = 1024 * 1024
+
+
+def make_video(path: Path, size_mb: int) -> None:
+    """A real H.264 MP4 of about `size_mb` MB (a moving test pattern at a high bitrate)."""
+    from shared.media_probe import run_ffmpeg
+
+    # Noise makes the picture incompressible; -fs stops (and finalises the file) at the target size.
+    result = run_ffmpeg(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+                         "-t", "600", "-vf", "noise=alls=60:allf=t+u", "-c:v", "libx264", "-preset", "ultrafast",
+                         "-crf", "4", "-pix_fmt", "yuv420p", "-fs", str(size_mb * MB), str(path)], timeout=600)
+    if result.returncode:
+        raise SystemExit(result.stderr)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RssSampler:
+    """Peak resident memory of a process tree, sampled in the background."""
+
+    def __init__(self, root_pid: int, include_children_of_workers: bool) -> None:
+        self.root = psutil.Process(root_pid)
+        self.deep = include_children_of_workers
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def current(self) -> int:
+        total = 0
+        processes = self.root.children(recursive=self.deep)
+        for proc in processes:
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.current())
+            time.sleep(0.01)
+
+    def __enter__(self) -> RssSampler:
+        self.peak = self.current()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mb", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (memory is summed over them)")
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="viztube-bench-"))
+    video = home / "big.mp4"
+    print(f"making a ~{args.size_mb} MB test video ...", flush=True)
+    make_video(video, args.size_mb - 1)
+    thumb = PROJECT_DIR / "infra" / "bench" / "thumbnail.jpg"
+    size = video.stat().st_size
+    port = free_port()
+    env = {**os.environ, "VIZTUBE_HOME": str(home), "PORT": str(port), "VIZTUBE_STAGE": "dev", "LOG_LEVEL": "WARNING",
+           "WEB_CONCURRENCY": str(args.workers), "WEB_THREADS": "8", "BCRYPT_ROUNDS": "4"}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"{base}/api/v2/healthcheck", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        name = f"bench{uuid.uuid4().hex[:8]}"
+        requests.post(f"{base}/api/v2/user/register", data={"fullname": "Bench", "username": name,
+                                                            "email": f"{name}@example.com", "password": "Passw0rdX"},
+                      files={"avatar": ("a.jpg", thumb.read_bytes(), "image/jpeg")}, timeout=30).raise_for_status()
+        token = requests.post(f"{base}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
+                              timeout=30).json()["data"]["accessToken"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def upload(i: int) -> int:
+            with open(video, "rb") as handle:
+                response = requests.post(f"{base}/api/v2/videos", headers=headers, timeout=600,
+                                         data={"title": f"bench {i}"},
+                                         files={"videoFile": ("big.mp4", handle, "video/mp4"),
+                                                "thumbnail": ("t.jpg", thumb.read_bytes(), "image/jpeg")})
+            return response.status_code
+
+        upload(-1)  # warm-up: imports, pool, first probe
+        time.sleep(1)
+        rows = []
+        for in_flight in (1, 4):
+            workers_only = RssSampler(server.pid, include_children_of_workers=False)
+            whole_tree = RssSampler(server.pid, include_children_of_workers=True)
+            baseline, baseline_tree = workers_only.current(), whole_tree.current()
+            started = time.monotonic()
+            with workers_only, whole_tree, ThreadPoolExecutor(max_workers=in_flight) as pool:
+                statuses = list(pool.map(upload, range(in_flight)))
+            elapsed = time.monotonic() - started
+            growth = (workers_only.peak - baseline) / MB
+            tree_growth = (whole_tree.peak - baseline_tree) / MB
+            rows.append((in_flight, statuses, elapsed, baseline / MB, growth, growth / in_flight, tree_growth,
+                         size * in_flight / MB / elapsed))
+            time.sleep(1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    print(f"\nfile: {size / MB:.1f} MB MP4; server: gunicorn gthread, {args.workers} worker(s) x 8 threads; "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'in flight':>9} | {'status':>14} | {'wall s':>6} | {'worker RSS before MB':>20} | "
+          f"{'peak growth MB':>14} | {'per upload MB':>13} | {'incl. ffmpeg MB':>15} | {'MB/s':>6}")
+    print("-" * 118)
+    for in_flight, statuses, elapsed, base_mb, growth, per, tree, rate in rows:
+        print(f"{in_flight:>9} | {','.join(map(str, statuses)):>14} | {elapsed:>6.1f} | {base_mb:>20.1f} | "
+              f"{growth:>14.1f} | {per:>13.1f} | {tree:>15.1f} | {rate:>6.1f}")
+    ok = all(all(s == 200 for s in r[1]) for r in rows) and all(r[5] < 50 for r in rows)
+    print(f"\ntarget: < 50 MB of worker RSS growth per upload in flight -> {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
