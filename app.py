@@ -2,7 +2,8 @@
 
 from chalice import Chalice
 
-from functions import fallback, healthcheck, media, uploads, users, videos
+from functions import (comments, dashboard, fallback, healthcheck, likes, media, playlists, subscriptions, tweets,
+                       uploads, users, videos)
 from shared import middleware
 from shared.logs import configure_logging
 from shared.settings import log_level
@@ -17,6 +18,12 @@ app.register_blueprint(healthcheck.bp, url_prefix="/api/v2/healthcheck")
 app.register_blueprint(users.bp, url_prefix="/api/v2/user")
 app.register_blueprint(videos.bp, url_prefix="/api/v2/videos")
 app.register_blueprint(uploads.bp, url_prefix="/api/v2/uploads")
+app.register_blueprint(comments.bp, url_prefix="/api/v2/comments")
+app.register_blueprint(tweets.bp, url_prefix="/api/v2/tweets")
+app.register_blueprint(likes.bp, url_prefix="/api/v2/likes")
+app.register_blueprint(subscriptions.bp, url_prefix="/api/v2/subscriptions")
+app.register_blueprint(playlists.bp, url_prefix="/api/v2/playlist")
+app.register_blueprint(dashboard.bp, url_prefix="/api/v2/dashboard")
 app.register_blueprint(media.bp, url_prefix="/api/v2/media")
 app.register_blueprint(fallback.bp)  # last: JSON 404 for whatever no route above claims
 

@@ -177,6 +177,25 @@ def make_user() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def make_video() -> Callable[..., dict[str, Any]]:
+    """A video row straight through shared.sql (no files): for tests about everything around videos."""
+    from shared.sql import videos as videos_sql
+
+    def factory(owner: dict[str, Any], title: str = "clip", published: bool = True, views: int = 0) -> dict[str, Any]:
+        row = videos_sql.insert(user_id=owner["id"], title=title, description="d",
+                                video_file_url="http://testserver/api/v2/media/videos/x.mp4",
+                                video_file_public_id=f"videos/{uuid.uuid4().hex}.mp4",
+                                thumbnail_url=f"http://testserver/thumb-{title}.jpg",
+                                thumbnail_public_id=f"thumbnails/{uuid.uuid4().hex}.jpg", duration=10.0,
+                                is_published=published)
+        if views:
+            db.execute("UPDATE videos SET views = :v WHERE id = :id", v=views, id=row["id"])
+        return {**row, "views": views}
+
+    return factory
+
+
+@pytest.fixture
 def sign_in() -> Callable[[dict[str, Any]], dict[str, str]]:
     """Open a session for a user (as login does) and return Bearer headers for it."""
     from shared.services.accounts import _start_session

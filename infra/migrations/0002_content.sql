@@ -21,7 +21,7 @@ CREATE TABLE videos (
   has_transcript      boolean NOT NULL DEFAULT false,
   allow_public_qna    boolean NOT NULL DEFAULT false
 );
-CREATE INDEX videos_user_created_idx ON videos (user_id, created_at DESC);
+CREATE INDEX videos_user_created_idx ON videos (user_id, created_at DESC, id DESC);
 CREATE INDEX videos_published_created_idx ON videos (created_at DESC) WHERE is_published;
 
 CREATE TABLE comments (

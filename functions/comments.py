@@ -1,0 +1,76 @@
+"""Comments: /api/v2/comments/* (contract-v2 §6)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from shared import errors
+from shared.auth import require_user
+from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
+from shared.schemas import parse_input
+from shared.schemas.social import MAX_COMMENT, CommentOut, CommentWithUser, ContentIn
+from shared.services.videos import visible_video
+from shared.sql import comments as comments_sql
+
+bp = Blueprint(__name__)
+
+
+def _content(message: str) -> str:
+    body = parse_input(ContentIn, read_body(bp.current_request), "Validation failed")
+    if not body.content or not body.content.strip():
+        raise errors.BadRequest(message)
+    if len(body.content) > MAX_COMMENT:
+        raise errors.ValidationFailed(f"Comment is limited to {MAX_COMMENT:,} characters")
+    return body.content
+
+
+def _visible_comment(comment_id: str, user_id) -> dict:  # noqa: ANN001
+    row = comments_sql.get_with_video(comment_id=parse_uuid(comment_id, "Invalid comment ID"))
+    if row is None or (not row["video_published"] and row["video_owner_id"] != user_id):
+        raise errors.NotFound("Comment not found")
+    return row
+
+
+@bp.route("/{video_id}", methods=["GET"])
+def list_comments(video_id: str) -> Response:
+    request = bp.current_request
+    user = require_user(request)
+    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
+    page, limit = page_params(request)
+    rows = comments_sql.list_for_video(video_id=video["id"], limit=limit, offset=(page - 1) * limit)
+    data = [CommentWithUser.model_validate({**r, "user": {"username": r["owner_username"],
+                                                          "fullname": r["owner_fullname"],
+                                                          "avatar": r["owner_avatar"]}}).dump() for r in rows]
+    return ok(data, "Comments fetched successfully")
+
+
+@bp.route("/{video_id}", methods=["POST"], content_types=BODY_TYPES)
+def add_comment(video_id: str) -> Response:
+    user = require_user(bp.current_request)
+    content = _content("Comment cannot be empty")
+    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
+    row = comments_sql.insert(video_id=video["id"], user_id=user.id, content=content)
+    return ok(CommentOut.model_validate(row).dump(), "Comment added successfully", status=201)
+
+
+@bp.route("/c/{comment_id}", methods=["PATCH"], content_types=BODY_TYPES)
+def update_comment(comment_id: str) -> Response:
+    user = require_user(bp.current_request)
+    content = _content("Content is required")
+    comment = _visible_comment(comment_id, user.id)
+    if comment["user_id"] != user.id:
+        raise errors.Forbidden("Comment not found or you are not authorized to edit it")
+    row = comments_sql.update_content(comment_id=comment["id"], content=content)
+    if row is None:
+        raise errors.NotFound("Comment not found")
+    return ok(CommentOut.model_validate(row).dump(), "Comment updated successfully")
+
+
+@bp.route("/c/{comment_id}", methods=["DELETE"])
+def delete_comment(comment_id: str) -> Response:
+    user = require_user(bp.current_request)
+    comment = _visible_comment(comment_id, user.id)
+    if user.id not in (comment["user_id"], comment["video_owner_id"]):  # the author, or the video's owner
+        raise errors.Forbidden("Comment not found or you are not authorized to delete it")
+    comments_sql.delete(comment_id=comment["id"])
+    return ok({}, "Comment deleted successfully")

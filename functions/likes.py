@@ -1,0 +1,57 @@
+"""Likes: /api/v2/likes/* (contract-v2 §8): atomic toggles and the caller's liked videos."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from shared import errors
+from shared.auth import CurrentUser, require_user
+from shared.http import BODY_TYPES, ok, page_params, parse_uuid
+from shared.services.videos import present_with_owner, visible_video
+from shared.sql import comments as comments_sql
+from shared.sql import likes as likes_sql
+from shared.sql import tweets as tweets_sql
+
+bp = Blueprint(__name__)
+
+
+def _answer(liked: bool) -> Response:
+    return ok({"liked": liked}, "Like added successfully" if liked else "Like removed successfully")
+
+
+def _toggle(user: CurrentUser, target: str, target_id) -> Response:  # noqa: ANN001
+    return _answer(likes_sql.toggle(user_id=user.id, target=target, target_id=target_id))
+
+
+@bp.route("/toggle/v/{video_id}", methods=["POST"], content_types=BODY_TYPES)
+def toggle_video_like(video_id: str) -> Response:
+    user = require_user(bp.current_request)
+    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
+    return _toggle(user, "video", video["id"])
+
+
+@bp.route("/toggle/c/{comment_id}", methods=["POST"], content_types=BODY_TYPES)
+def toggle_comment_like(comment_id: str) -> Response:
+    user = require_user(bp.current_request)
+    comment = comments_sql.get_with_video(comment_id=parse_uuid(comment_id, "Invalid comment ID"))
+    if comment is None or (not comment["video_published"] and comment["video_owner_id"] != user.id):
+        raise errors.NotFound("Comment not found")
+    return _toggle(user, "comment", comment["id"])
+
+
+@bp.route("/toggle/t/{tweet_id}", methods=["POST"], content_types=BODY_TYPES)
+def toggle_tweet_like(tweet_id: str) -> Response:
+    user = require_user(bp.current_request)
+    tweet = tweets_sql.get(tweet_id=parse_uuid(tweet_id, "Invalid tweet ID"))
+    if tweet is None:
+        raise errors.NotFound("Tweet not found")
+    return _toggle(user, "tweet", tweet["id"])
+
+
+@bp.route("/videos", methods=["GET"])
+def liked_videos() -> Response:
+    request = bp.current_request
+    user = require_user(request)
+    page, limit = page_params(request)
+    rows = likes_sql.liked_videos(user_id=user.id, limit=limit, offset=(page - 1) * limit)
+    return ok([present_with_owner(r) for r in rows], "Liked videos fetched successfully")

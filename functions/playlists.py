@@ -1,0 +1,114 @@
+"""Playlists: /api/v2/playlist/* (contract-v2 §10; note the singular path)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from shared import errors
+from shared.auth import CurrentUser, require_user
+from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
+from shared.schemas import parse_input
+from shared.schemas.social import (MAX_PLAYLIST_DESCRIPTION, MAX_PLAYLIST_NAME, PlaylistDetail, PlaylistIn,
+                                   PlaylistOut, PlaylistSummary)
+from shared.services.videos import present_with_owner, visible_video
+from shared.sql import playlists as playlists_sql
+from shared.sql import users as users_sql
+
+bp = Blueprint(__name__)
+
+
+def _check_lengths(name: str | None, description: str | None) -> None:
+    if (name and len(name) > MAX_PLAYLIST_NAME) or (description and len(description) > MAX_PLAYLIST_DESCRIPTION):
+        raise errors.ValidationFailed(f"Playlist names are limited to {MAX_PLAYLIST_NAME} characters and "
+                                      f"descriptions to {MAX_PLAYLIST_DESCRIPTION:,}")
+
+
+def _own_playlist(playlist_id: str, user: CurrentUser, message: str) -> dict:
+    row = playlists_sql.get(playlist_id=parse_uuid(playlist_id, "Invalid playlist ID"))
+    if row is None:
+        raise errors.NotFound("Playlist not found")
+    if row["user_id"] != user.id:
+        raise errors.Forbidden(message)
+    return row
+
+
+@bp.route("/", methods=["POST"], content_types=BODY_TYPES)
+def create_playlist() -> Response:
+    user = require_user(bp.current_request)
+    body = parse_input(PlaylistIn, read_body(bp.current_request), "Validation failed")
+    if not body.name or not body.name.strip():
+        raise errors.BadRequest("Playlist name is required")
+    _check_lengths(body.name, body.description)
+    row = playlists_sql.insert(user_id=user.id, name=body.name, description=body.description or "")
+    return ok(PlaylistOut.model_validate(row).dump(), "Playlist created successfully", status=201)
+
+
+@bp.route("/user/{user_id}", methods=["GET"])
+def list_user_playlists(user_id: str) -> Response:
+    request = bp.current_request
+    user = require_user(request)
+    owner = parse_uuid(user_id, "Invalid user ID")
+    if users_sql.get_public(user_id=owner) is None:
+        raise errors.NotFound("User not found")
+    page, limit = page_params(request)
+    rows = playlists_sql.list_for_user(user_id=owner, viewer_id=user.id, limit=limit, offset=(page - 1) * limit)
+    return ok([PlaylistSummary.model_validate(r).dump() for r in rows], "User playlists fetched successfully")
+
+
+@bp.route("/{playlist_id}", methods=["GET"])
+def get_playlist(playlist_id: str) -> Response:
+    request = bp.current_request
+    user = require_user(request)
+    pid = parse_uuid(playlist_id, "Invalid playlist ID")
+    row = playlists_sql.get_with_owner_and_totals(playlist_id=pid, viewer_id=user.id)
+    if row is None:
+        raise errors.NotFound("Playlist not found")
+    page, limit = page_params(request, default_limit=50)
+    videos = playlists_sql.videos_of(playlist_id=pid, viewer_id=user.id, limit=limit, offset=(page - 1) * limit)
+    owner = {"username": row["owner_username"], "fullname": row["owner_fullname"], "avatar": row["owner_avatar"]}
+    data = PlaylistDetail.model_validate({**row, "user": owner, "videos": []}).dump()
+    data["videos"] = [present_with_owner(v) for v in videos]  # signed URLs for the viewer's own drafts
+    return ok(data, "Playlist fetched successfully")
+
+
+@bp.route("/{playlist_id}", methods=["PATCH"], content_types=BODY_TYPES)
+def update_playlist(playlist_id: str) -> Response:
+    user = require_user(bp.current_request)
+    body = parse_input(PlaylistIn, read_body(bp.current_request), "Validation failed")
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "name" in changes and not changes["name"].strip() or not changes:
+        raise errors.BadRequest("Name is required for update")
+    _check_lengths(changes.get("name"), changes.get("description"))
+    playlist = _own_playlist(playlist_id, user, "You are not authorized to update this playlist")
+    row = playlists_sql.update(playlist_id=playlist["id"], changes=changes)
+    if row is None:
+        raise errors.NotFound("Playlist not found")
+    return ok(PlaylistOut.model_validate(row).dump(), "Playlist updated successfully")
+
+
+@bp.route("/{playlist_id}", methods=["DELETE"])
+def delete_playlist(playlist_id: str) -> Response:
+    user = require_user(bp.current_request)
+    playlist = _own_playlist(playlist_id, user, "You are not authorized to delete this playlist")
+    playlists_sql.delete(playlist_id=playlist["id"])
+    return ok({}, "Playlist deleted successfully")
+
+
+@bp.route("/{playlist_id}/{video_id}", methods=["POST"], content_types=BODY_TYPES)
+def add_video_to_playlist(playlist_id: str, video_id: str) -> Response:
+    user = require_user(bp.current_request)
+    playlist = _own_playlist(playlist_id, user, "You are not authorized to edit this playlist")
+    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
+    try:
+        row = playlists_sql.add_video(playlist_id=playlist["id"], video_id=video["id"])
+    except errors.Conflict:
+        raise errors.Conflict("Video already in playlist") from None
+    return ok(PlaylistOut.model_validate(row).dump(), "Video added to playlist")
+
+
+@bp.route("/{playlist_id}/{video_id}", methods=["DELETE"])
+def remove_video_from_playlist(playlist_id: str, video_id: str) -> Response:
+    user = require_user(bp.current_request)
+    playlist = _own_playlist(playlist_id, user, "You are not authorized to edit this playlist")
+    playlists_sql.remove_video(playlist_id=playlist["id"], video_id=parse_uuid(video_id, "Invalid video ID"))
+    return ok({}, "Video removed from playlist")

@@ -1,0 +1,52 @@
+"""Subscriptions: /api/v2/subscriptions/* (contract-v2 §9)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from shared import errors
+from shared.auth import require_user
+from shared.http import BODY_TYPES, ok, page_params, parse_uuid
+from shared.schemas.social import ChannelBrief
+from shared.sql import subscriptions as subscriptions_sql
+from shared.sql import users as users_sql
+
+bp = Blueprint(__name__)
+
+
+def _existing_user(user_id: str, invalid: str, missing: str):  # noqa: ANN202
+    uid = parse_uuid(user_id, invalid)
+    if users_sql.get_public(user_id=uid) is None:
+        raise errors.NotFound(missing)
+    return uid
+
+
+@bp.route("/c/{channel_id}", methods=["POST"], content_types=BODY_TYPES)
+def toggle_subscription(channel_id: str) -> Response:
+    user = require_user(bp.current_request)
+    channel = parse_uuid(channel_id, "Invalid channel ID")
+    if channel == user.id:
+        raise errors.BadRequest("You cannot subscribe to your own channel")
+    _existing_user(channel_id, "Invalid channel ID", "Channel not found")
+    subscribed = subscriptions_sql.toggle(subscriber_id=user.id, channel_id=channel)
+    return ok({"subscribed": subscribed}, "Subscribed successfully" if subscribed else "Unsubscribed successfully")
+
+
+@bp.route("/c/{channel_id}", methods=["GET"])
+def list_subscribers(channel_id: str) -> Response:
+    request = bp.current_request
+    require_user(request)
+    channel = _existing_user(channel_id, "Invalid channel ID", "Channel not found")
+    page, limit = page_params(request, default_limit=20)
+    rows = subscriptions_sql.subscribers_of(channel_id=channel, limit=limit, offset=(page - 1) * limit)
+    return ok([ChannelBrief.model_validate(r).dump() for r in rows], "Subscribers fetched successfully")
+
+
+@bp.route("/u/{subscriber_id}", methods=["GET"])
+def list_subscribed_channels(subscriber_id: str) -> Response:
+    request = bp.current_request
+    require_user(request)
+    subscriber = _existing_user(subscriber_id, "Invalid subscriber ID", "User not found")
+    page, limit = page_params(request, default_limit=20)
+    rows = subscriptions_sql.channels_of(subscriber_id=subscriber, limit=limit, offset=(page - 1) * limit)
+    return ok([ChannelBrief.model_validate(r).dump() for r in rows], "Subscribed channels fetched successfully")

@@ -1,0 +1,71 @@
+"""Tweets (community posts): /api/v2/tweets/* (contract-v2 §7)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from shared import errors
+from shared.auth import require_user
+from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
+from shared.schemas import parse_input
+from shared.schemas.social import MAX_TWEET, ContentIn, TweetOut, TweetWithCount
+from shared.sql import tweets as tweets_sql
+from shared.sql import users as users_sql
+
+bp = Blueprint(__name__)
+
+
+def _content(message: str) -> str:
+    body = parse_input(ContentIn, read_body(bp.current_request), "Validation failed")
+    if not body.content or not body.content.strip():
+        raise errors.BadRequest(message)
+    if len(body.content) > MAX_TWEET:
+        raise errors.ValidationFailed(f"Tweet is limited to {MAX_TWEET:,} characters")
+    return body.content
+
+
+def _own_tweet(tweet_id: str, user_id) -> dict:  # noqa: ANN001
+    row = tweets_sql.get(tweet_id=parse_uuid(tweet_id, "Invalid tweet ID"))
+    if row is None:
+        raise errors.NotFound("Tweet not found")
+    if row["user_id"] != user_id:
+        raise errors.Forbidden("Tweet not found or unauthorized")
+    return row
+
+
+@bp.route("/", methods=["POST"], content_types=BODY_TYPES)
+def create_tweet() -> Response:
+    user = require_user(bp.current_request)
+    row = tweets_sql.insert(user_id=user.id, content=_content("Tweet content cannot be empty."))
+    return ok(TweetOut.model_validate(row).dump(), "Tweet created successfully!", status=201)
+
+
+@bp.route("/user/{user_id}", methods=["GET"])
+def list_user_tweets(user_id: str) -> Response:
+    request = bp.current_request
+    require_user(request)
+    owner_id = parse_uuid(user_id, "Invalid user ID")
+    if users_sql.get_public(user_id=owner_id) is None:
+        raise errors.NotFound("User not found")
+    page, limit = page_params(request)
+    rows = tweets_sql.list_for_user(user_id=owner_id, limit=limit, offset=(page - 1) * limit)
+    data = [TweetWithCount.model_validate({**r, "count": {"likes": r["likes_count"]}}).dump() for r in rows]
+    return ok(data, "Tweets fetched successfully")
+
+
+@bp.route("/{tweet_id}", methods=["PATCH"], content_types=BODY_TYPES)
+def update_tweet(tweet_id: str) -> Response:
+    user = require_user(bp.current_request)
+    content = _content("Content cannot be empty")
+    tweet = _own_tweet(tweet_id, user.id)
+    row = tweets_sql.update_content(tweet_id=tweet["id"], content=content)
+    if row is None:
+        raise errors.NotFound("Tweet not found")
+    return ok(TweetOut.model_validate(row).dump(), "Tweet updated successfully")
+
+
+@bp.route("/{tweet_id}", methods=["DELETE"])
+def delete_tweet(tweet_id: str) -> Response:
+    user = require_user(bp.current_request)
+    tweets_sql.delete(tweet_id=_own_tweet(tweet_id, user.id)["id"])
+    return ok({}, "Tweet deleted successfully")

@@ -1,0 +1,39 @@
+"""Every SQL statement that touches tweets (community posts)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared import db
+
+_COLUMNS = "id, content, user_id, created_at, updated_at"
+
+
+def insert(*, user_id: uuid.UUID, content: str) -> dict[str, Any]:
+    row = db.fetch_one(f"INSERT INTO tweets (user_id, content) VALUES (:uid, :content) RETURNING {_COLUMNS}",
+                       uid=user_id, content=content)
+    assert row is not None
+    return row
+
+
+def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> list[dict[str, Any]]:
+    return db.fetch_all(
+        "SELECT t.id, t.content, t.user_id, t.created_at, t.updated_at,"
+        " (SELECT count(*) FROM likes l WHERE l.tweet_id = t.id) AS likes_count"
+        " FROM tweets t WHERE t.user_id = :uid ORDER BY t.created_at DESC, t.id DESC LIMIT :limit OFFSET :offset",
+        uid=user_id, limit=limit, offset=offset)
+
+
+def get(*, tweet_id: uuid.UUID) -> dict[str, Any] | None:
+    return db.fetch_one(f"SELECT {_COLUMNS} FROM tweets WHERE id = :id", id=tweet_id)
+
+
+def update_content(*, tweet_id: uuid.UUID, content: str) -> dict[str, Any] | None:
+    return db.fetch_one(
+        f"UPDATE tweets SET content = :content, updated_at = now() WHERE id = :id RETURNING {_COLUMNS}",
+        id=tweet_id, content=content)
+
+
+def delete(*, tweet_id: uuid.UUID) -> bool:
+    return db.execute("DELETE FROM tweets WHERE id = :id", id=tweet_id) == 1
