@@ -397,13 +397,16 @@ def test_delete_cascades_rows_and_removes_media(client, make_user, auth, video_o
     client.get(f"/api/v2/videos/{video['id']}", headers=auth(viewer))
     db.execute("INSERT INTO comments (content, user_id, video_id) VALUES ('hi', :u, :v)", u=viewer["id"], v=video["id"])
     db.execute("INSERT INTO likes (user_id, video_id) VALUES (:u, :v)", u=viewer["id"], v=video["id"])
+    playlist = client.post("/api/v2/playlist", headers={**auth(viewer), **JSON},
+                           body=json.dumps({"name": "keep"})).json_body["data"]
+    client.post(f"/api/v2/playlist/{playlist['id']}/{video['id']}", headers=auth(viewer))
 
     response = client.delete(f"/api/v2/videos/{video['id']}", headers=auth(owner))
 
     assert response.status_code == 200
     assert response.json_body == {"statusCode": 200, "data": {}, "message": "Video deleted successfully",
                                   "success": True}
-    for table in ("videos", "comments", "likes", "watch_history"):
+    for table in ("videos", "comments", "likes", "watch_history", "playlist_videos"):
         assert db.fetch_value(f"SELECT count(*) FROM {table}") == 0
     assert media_files() == []
 

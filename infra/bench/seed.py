@@ -1,0 +1,106 @@
+"""Seed a realistic dataset fast, in SQL (INSERT … SELECT over generate_series), for benchmarks and plan checks.
+
+    .venv/bin/python -m infra.bench.seed --videos 100000 --likes 1000000 ...   (DATABASE_URL or embedded)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+
+from shared import db
+
+WORDS = ["cat", "dog", "guitar", "lesson", "travel", "cooking", "python", "review", "music", "live", "game",
+         "news", "vlog", "tutorial", "unboxing", "piano", "soccer", "art", "science", "history"]
+
+
+@dataclass(frozen=True)
+class Scale:
+    users: int = 1_000
+    videos: int = 10_000
+    comments: int = 50_000
+    likes: int = 100_000
+    subscriptions: int = 20_000
+    tweets: int = 5_000
+
+    def times(self, factor: float) -> Scale:
+        return Scale(*(int(v * factor) for v in (self.users, self.videos, self.comments, self.likes,
+                                                 self.subscriptions, self.tweets)))
+
+
+def seed(scale: Scale, *, password_hash: str = "x", log: bool = True) -> dict[str, float]:
+    """Insert `scale` rows of each kind; return seconds per table. Ids and times are spread realistically."""
+    timings: dict[str, float] = {}
+
+    def step(name: str, sql: str, **params: object) -> None:
+        started = time.monotonic()
+        with db.transaction() as tx:
+            tx.execute("SET LOCAL synchronous_commit = off")
+            tx.execute(sql, **params)
+        timings[name] = time.monotonic() - started
+        if log:
+            print(f"  {name:<14} {timings[name]:6.1f}s", flush=True)  # noqa: T201
+
+    step("users", "INSERT INTO users (username, email, fullname, password_hash, avatar)"
+         " SELECT 'user' || g, 'user' || g || '@example.com', 'User ' || g, :hash,"
+         " 'http://127.0.0.1/avatar/' || g || '.png' FROM generate_series(1, :n) g", n=scale.users, hash=password_hash)
+    step("videos",
+         "INSERT INTO videos (user_id, title, description, video_file_url, video_file_public_id, thumbnail_url,"
+         " thumbnail_public_id, duration, views, is_published, processing_status, created_at)"
+         " SELECT u.ids[1 + (g * 7919) % cardinality(u.ids)],"
+         "  initcap(w.words[1 + g % 20]) || ' ' || w.words[1 + (g / 20) % 20] || ' #' || g,"
+         "  'Episode ' || g || ' about ' || w.words[1 + (g / 400) % 20] || ' and ' || w.words[1 + (g / 7) % 20],"
+         "  'http://127.0.0.1/v/' || g || '.mp4', 'videos/seed' || g, 'http://127.0.0.1/t/' || g || '.jpg',"
+         "  'thumbnails/seed' || g, 30 + g % 900, (g * 2654435761) % 100000, g % 25 <> 0, 'COMPLETED',"
+         "  now() - make_interval(secs => g * 37)"
+         " FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM users) u,"
+         " (SELECT CAST(:words AS text[]) AS words) w", n=scale.videos, words=WORDS)
+    step("comments",
+         "INSERT INTO comments (content, user_id, video_id, created_at)"
+         " SELECT 'Comment ' || g || ': nice ' || (CAST(:words AS text[]))[1 + g % 20],"
+         "  u.ids[1 + (g * 31) % cardinality(u.ids)], v.ids[1 + (g * 17) % cardinality(v.ids)],"
+         "  now() - make_interval(secs => g * 11)"
+         " FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM users) u,"
+         " (SELECT array_agg(id) AS ids FROM videos) v", n=scale.comments, words=WORDS)
+    # Likes: distinct (user, video) pairs, walking users × videos with a stride so the pairs never repeat.
+    step("likes",
+         "INSERT INTO likes (user_id, video_id, created_at)"
+         " SELECT u.ids[1 + g % cardinality(u.ids)], v.ids[1 + (g / cardinality(u.ids) + g * 13) % cardinality(v.ids)],"
+         "  now() - make_interval(secs => g)"
+         " FROM generate_series(0, :n - 1) g, (SELECT array_agg(id) AS ids FROM users) u,"
+         " (SELECT array_agg(id) AS ids FROM videos) v ON CONFLICT DO NOTHING", n=scale.likes)
+    step("subscriptions",
+         "INSERT INTO subscriptions (subscriber_id, channel_id, created_at)"
+         " SELECT u.ids[1 + g % cardinality(u.ids)],"
+         "  u.ids[1 + (g % cardinality(u.ids) + 1 + g / cardinality(u.ids)) % cardinality(u.ids)],"
+         "  now() - make_interval(secs => g)"
+         " FROM generate_series(0, :n - 1) g, (SELECT array_agg(id) AS ids FROM users) u"
+         " ON CONFLICT DO NOTHING", n=scale.subscriptions)
+    step("tweets",
+         "INSERT INTO tweets (content, user_id, created_at)"
+         " SELECT 'Post ' || g, u.ids[1 + g % cardinality(u.ids)], now() - make_interval(secs => g)"
+         " FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM users) u", n=scale.tweets)
+    started = time.monotonic()
+    db.execute("ANALYZE")
+    timings["analyze"] = time.monotonic() - started
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the default dataset (1k users, 10k videos,"
+                                                                  " 50k comments, 100k likes, 20k subscriptions)")
+    args = parser.parse_args()
+    from shared.migrate import migrate
+
+    migrate()
+    scale = Scale().times(args.scale)
+    print(f"seeding {scale} ...")  # noqa: T201
+    seed(scale)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
