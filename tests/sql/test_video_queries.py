@@ -83,3 +83,24 @@ def test_search_finds_what_it_should_at_scale(hundred_thousand_videos):
     assert total > 0 and len(rows) == 5
     assert all("guitar" in r["title"] and "lesson" in (r["title"] + r["description"]) for r in rows)
     assert [r["views"] for r in rows] == sorted((r["views"] for r in rows), reverse=True)
+
+
+def test_the_published_counter_follows_every_write():
+    from tests.conftest import PROJECT_DIR  # noqa: F401 - conftest already set the database up
+
+    def counter():
+        return db.fetch_value("SELECT value FROM counters WHERE name = 'published_videos'")
+
+    db.execute("TRUNCATE users, videos CASCADE")
+    assert counter() == 0
+    db.execute("INSERT INTO users (username, email, fullname, password_hash) VALUES ('c', 'c@x.io', 'C', 'x')")
+    uid = db.fetch_value("SELECT id FROM users")
+    for published in (True, True, False):
+        videos_sql.insert(user_id=uid, title="t", description="", video_file_url="u", video_file_public_id="p",
+                          thumbnail_url="t", thumbnail_public_id="tp", duration=1, is_published=published)
+    assert counter() == 2
+    db.execute("UPDATE videos SET is_published = NOT is_published")
+    assert counter() == 1
+    db.execute("DELETE FROM videos WHERE is_published")
+    assert counter() == 0 == db.fetch_value("SELECT count(*) FROM videos WHERE is_published")
+    db.execute("TRUNCATE users, videos CASCADE")
