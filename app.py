@@ -2,8 +2,20 @@
 
 from chalice import Chalice
 
-from functions import (comments, dashboard, fallback, healthcheck, likes, media, playlists, subscriptions, tweets,
-                       uploads, users, videos)
+from functions import (
+                       comments,
+                       dashboard,
+                       fallback,
+                       healthcheck,
+                       likes,
+                       media,
+                       playlists,
+                       subscriptions,
+                       tweets,
+                       uploads,
+                       users,
+                       videos,
+)
 from shared import middleware
 from shared.logs import configure_logging
 from shared.settings import log_level

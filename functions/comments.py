@@ -7,8 +7,7 @@ from chalice import Blueprint, Response
 from shared import errors
 from shared.auth import require_user
 from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
-from shared.schemas import parse_input
-from shared.schemas.social import MAX_COMMENT, CommentOut, CommentWithUser, ContentIn
+from shared.schemas.social import MAX_COMMENT, CommentOut, CommentWithUser, content_of
 from shared.services.videos import visible_video
 from shared.sql import comments as comments_sql
 
@@ -16,12 +15,7 @@ bp = Blueprint(__name__)
 
 
 def _content(message: str) -> str:
-    body = parse_input(ContentIn, read_body(bp.current_request), "Validation failed")
-    if not body.content or not body.content.strip():
-        raise errors.BadRequest(message)
-    if len(body.content) > MAX_COMMENT:
-        raise errors.ValidationFailed(f"Comment is limited to {MAX_COMMENT:,} characters")
-    return body.content
+    return content_of(read_body(bp.current_request), empty_message=message, limit=MAX_COMMENT, noun="Comment")
 
 
 def _visible_comment(comment_id: str, user_id) -> dict:  # noqa: ANN001

@@ -8,8 +8,14 @@ from shared import errors
 from shared.auth import CurrentUser, require_user
 from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
 from shared.schemas import parse_input
-from shared.schemas.social import (MAX_PLAYLIST_DESCRIPTION, MAX_PLAYLIST_NAME, PlaylistDetail, PlaylistIn,
-                                   PlaylistOut, PlaylistSummary)
+from shared.schemas.social import (
+    MAX_PLAYLIST_DESCRIPTION,
+    MAX_PLAYLIST_NAME,
+    PlaylistDetail,
+    PlaylistIn,
+    PlaylistOut,
+    PlaylistSummary,
+)
 from shared.services.videos import present_with_owner, visible_video
 from shared.sql import playlists as playlists_sql
 from shared.sql import users as users_sql

@@ -6,12 +6,21 @@ from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import auth_cookies, cleared_cookies, refresh_token_from, require_user
-from shared.http import (BODY_TYPES, UPLOAD_TYPES, client_ip, ok, page_params, path_text, read_body,
-                         user_agent)
+from shared.http import BODY_TYPES, UPLOAD_TYPES, client_ip, ok, page_params, path_text, read_body, user_agent
 from shared.schemas import parse_input
-from shared.schemas.users import (ChangePasswordIn, ChannelProfile, LoginIn, PublicUser, RegisterIn,
-                                  UpdateAccountIn, email_problems, fullname_problems, normalize_username,
-                                  password_problems, username_problems)
+from shared.schemas.users import (
+    ChangePasswordIn,
+    ChannelProfile,
+    LoginIn,
+    PublicUser,
+    RegisterIn,
+    UpdateAccountIn,
+    email_problems,
+    fullname_problems,
+    normalize_username,
+    password_problems,
+    username_problems,
+)
 from shared.services import accounts
 from shared.services.videos import present_with_owner
 from shared.settings import get_settings

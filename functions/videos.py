@@ -6,8 +6,17 @@ from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import require_user
-from shared.http import (BODY_TYPES, MULTIPART, UPLOAD_TYPES, media_type, ok, page_params, parse_uuid, query_param,
-                         read_body)
+from shared.http import (
+    BODY_TYPES,
+    MULTIPART,
+    UPLOAD_TYPES,
+    media_type,
+    ok,
+    page_params,
+    parse_uuid,
+    query_param,
+    read_body,
+)
 from shared.schemas import parse_input
 from shared.schemas.videos import VideoRegisterIn, VideoUpdateIn
 from shared.services import videos

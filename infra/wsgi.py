@@ -26,8 +26,15 @@ from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 from shared import cors, errors, jobs, media_serving
 from shared.http import to_json
 from shared.settings import PROJECT_DIR, get_settings
-from shared.uploads import (STAGED_HEADER, body_limit, discard_staged, is_raw_upload, register_staged, stage_raw,
-                            stream_form)
+from shared.uploads import (
+    STAGED_HEADER,
+    body_limit,
+    discard_staged,
+    is_raw_upload,
+    register_staged,
+    stage_raw,
+    stream_form,
+)
 
 STAGE = get_settings().stage
 CHUNK = 64 * 1024

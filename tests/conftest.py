@@ -179,6 +179,20 @@ def make_user() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def fake_cloudinary(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """STORAGE=cloudinary, with the real SDK pointed at a local fake Cloudinary API."""
+    from tests.fakes.cloudinary_server import FakeCloudinary
+
+    server = FakeCloudinary().start()
+    monkeypatch.setenv("STORAGE", "cloudinary")
+    monkeypatch.setenv("CLOUDINARY_URL", server.cloudinary_url)
+    reset_settings()
+    reset_storage()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def make_video() -> Callable[..., dict[str, Any]]:
     """A video row straight through shared.sql (no files): for tests about everything around videos."""
     from shared.sql import videos as videos_sql

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pydantic import Field
 
-from shared.schemas import In, Out, Timestamp
+from shared import errors
+from shared.schemas import In, Out, Timestamp, parse_input
 from shared.schemas.videos import VideoWithOwner
 
 MAX_COMMENT = 10_000
@@ -95,3 +97,13 @@ class ContentIn(In):
 class PlaylistIn(In):
     name: str | None = None
     description: str | None = None
+
+
+def content_of(body: dict[str, Any], *, empty_message: str, limit: int, noun: str) -> str:
+    """The `content` of a comment or tweet: present and not blank (400), within its length limit (422)."""
+    content = parse_input(ContentIn, body, "Validation failed").content
+    if not content or not content.strip():
+        raise errors.BadRequest(empty_message)
+    if len(content) > limit:
+        raise errors.ValidationFailed(f"{noun} is limited to {limit:,} characters")
+    return content

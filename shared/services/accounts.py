@@ -8,6 +8,7 @@ from typing import Any
 
 from shared import auth, db, errors
 from shared.schemas.users import normalize_email, normalize_username
+from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
 from shared.sql import sessions as sessions_sql
 from shared.sql import users as users_sql
@@ -22,16 +23,6 @@ class SignedIn:
     user: dict[str, Any]
     access_token: str
     refresh_token: str
-
-
-def _discard(stored: list[StoredFile]) -> None:
-    """Compensation: remove files stored for a write that did not happen."""
-    storage = get_storage()
-    for item in stored:
-        try:
-            storage.delete(item.public_id, resource_type=item.resource_type)
-        except errors.AppError:
-            log.error("could not remove orphaned %s after a failed write", item.public_id)
 
 
 def register(*, fullname: str, username: str, email: str, password: str,
@@ -58,7 +49,7 @@ def register(*, fullname: str, username: str, email: str, password: str,
             cover_image_public_id=cover_file.public_id if cover_file else None,
         )
     except BaseException:
-        _discard(stored)  # a concurrent duplicate (409) or any failure leaves no file behind
+        discard(stored)  # a concurrent duplicate (409) or any failure leaves no file behind
         raise
 
 
@@ -147,11 +138,8 @@ def replace_image(current: auth.CurrentUser, upload: UploadedFile, *, kind: str)
         row, old_public_id = users_sql.replace_image(user_id=current.id, column=column, url=new_file.url,
                                                      public_id=new_file.public_id)
     except BaseException:
-        _discard([new_file])
+        discard([new_file])
         raise
     if old_public_id:
-        try:
-            storage.delete(old_public_id, resource_type="image")
-        except errors.AppError:
-            log.error("could not remove replaced %s %s", kind, old_public_id)
+        schedule_deletion(old_public_id, "image")
     return row

@@ -11,6 +11,7 @@ from shared.auth import CurrentUser
 from shared.media_probe import ProbeError, VideoFacts, probe_video
 from shared.media_types import VIDEO_TYPES
 from shared.schemas.videos import VideoDetail, VideoOut, VideoWithOwner
+from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
@@ -83,30 +84,6 @@ def check_video_file(upload: UploadedFile) -> tuple[str, VideoFacts]:
         raise errors.ValidationFailed(f"Video file could not be read: {exc}") from None
 
 
-def _discard(stored: list[StoredFile]) -> None:
-    """Compensation for a write that failed: remove what it stored, or record the removal for later."""
-    storage = get_storage()
-    for item in stored:
-        try:
-            storage.delete(item.public_id, resource_type=item.resource_type)
-        except errors.AppError:
-            try:
-                with db.transaction():
-                    jobs.enqueue("delete_media", {"public_id": item.public_id, "resource_type": item.resource_type,
-                                                  "storage": storage.name})
-            except errors.AppError:
-                log.error("orphaned %s: neither storage nor the database answered", item.public_id)
-
-
-def schedule_media_deletion(public_id: str, resource_type: str) -> None:
-    """Delete a stored file now if possible; otherwise a recorded job retries it (never a silent orphan)."""
-    with db.transaction():
-        job_id = jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": resource_type,
-                                               "storage": get_storage().name})
-    if not db.in_transaction():
-        jobs.run_now(job_id)
-
-
 # ------------------------------------------------------------------------------------ publish
 
 
@@ -129,7 +106,7 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
                 video_file_size=video.size, width=facts.width, height=facts.height, storage=storage.name)
             jobs.enqueue("process_video", {"video_id": str(row["id"])})
     except BaseException:
-        _discard(stored)
+        discard(stored)
         raise
     return row
 
@@ -141,7 +118,7 @@ def register_uploads(user: CurrentUser, *, title: str, description: str, video_u
         return _register_in_transaction(user, title, description, video_upload_id, thumbnail_upload_id)
     except _RejectedUpload as rejected:
         # The transaction is rolled back now, so the clean-up it would have recorded must happen here.
-        schedule_media_deletion(rejected.public_id, rejected.resource_type)
+        schedule_deletion(rejected.public_id, rejected.resource_type)
         raise rejected.error from None
 
 
@@ -227,10 +204,10 @@ def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
             row = videos_sql.update_details(video_id=video_id, changes=changes) if changes else old
     except BaseException:
         if new_thumb:
-            _discard([new_thumb])
+            discard([new_thumb])
         raise
     if new_thumb:
-        schedule_media_deletion(old["thumbnail_public_id"], "image")
+        schedule_deletion(old["thumbnail_public_id"], "image")
     assert row is not None
     return row
 

@@ -96,7 +96,7 @@ def test_100_concurrent_requests_from_different_users_never_cross(server):
     names = [_name() for _ in range(100)]
     with ThreadPoolExecutor(max_workers=20) as pool:
         list(pool.map(lambda n: _register(server, n), names))
-        tokens = dict(zip(names, pool.map(lambda n: _login(server, n).json()["data"]["accessToken"], names)))
+        tokens = dict(zip(names, pool.map(lambda n: _login(server, n).json()["data"]["accessToken"], names), strict=True))
 
     def whoami(name: str) -> tuple[str, str, int]:
         if names.index(name) % 2:

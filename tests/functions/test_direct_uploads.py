@@ -7,10 +7,7 @@ import pytest
 import requests
 
 from shared import db
-from shared.settings import reset_settings
-from shared.storage import reset_storage
 from tests.conftest import jpeg_bytes, media_files, png_bytes, video_bytes
-from tests.fakes.cloudinary_server import FakeCloudinary
 
 JSON = {"Content-Type": "application/json"}
 
@@ -194,14 +191,8 @@ def test_expired_unregistered_uploads_are_swept_with_their_files(client, make_us
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    server = FakeCloudinary().start()
-    monkeypatch.setenv("STORAGE", "cloudinary")
-    monkeypatch.setenv("CLOUDINARY_URL", server.cloudinary_url)
-    reset_settings()
-    reset_storage()
-    yield server
-    server.stop()
+def fake(fake_cloudinary):
+    return fake_cloudinary
 
 
 def _send_to_cloudinary(signed, data, filename):

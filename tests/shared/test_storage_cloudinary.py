@@ -8,20 +8,13 @@ from shared import db
 from shared.settings import reset_settings
 from shared.storage import reset_storage
 from tests.conftest import jpeg_bytes, media_files, multipart, register_form
-from tests.fakes.cloudinary_server import FakeCloudinary
 
 JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    server = FakeCloudinary().start()
-    monkeypatch.setenv("STORAGE", "cloudinary")
-    monkeypatch.setenv("CLOUDINARY_URL", server.cloudinary_url)
-    reset_settings()
-    reset_storage()
-    yield server
-    server.stop()
+def fake(fake_cloudinary):
+    return fake_cloudinary
 
 
 def _register(client, **overrides):
