@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-server.txt requirements-dev.txt
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test migrate local package bench-upload clean
+.PHONY: run test migrate local package bench-upload clean redis-server
 
 $(STAMP): $(REQS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ $(STAMP): $(REQS)
 run: $(STAMP)  ## serve the API on HOST:PORT (default 127.0.0.1:8000) the production way
 	$(BIN)/python -m infra.serve
 
-test: $(STAMP)  ## the whole suite against a real (embedded) PostgreSQL
+test: $(STAMP) redis-server  ## the whole suite against a real (embedded) PostgreSQL and a real redis-server
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
+redis-server:  # the Redis paths are tested against Debian's redis-server, installed when missing
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
 migrate: $(STAMP)  ## apply database migrations (DATABASE_URL, or the embedded database)
 	$(BIN)/python -m shared.migrate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from shared import errors
+from shared import errors, ratelimit
 from shared.auth import require_user
 from shared.http import BODY_TYPES, ok, parse_uuid, query_param, read_body
 from shared.schemas import parse_input
@@ -29,6 +29,7 @@ def sign_upload() -> Response:
         problems.append("size must be a positive number of bytes")
     if problems:
         raise errors.ValidationFailed("Upload validation failed", errors=problems)
+    ratelimit.hit("uploads", user.id)
     data = direct_uploads.sign(user, kind=body.kind, content_type=body.contentType, size=body.size)
     return ok(data, "Upload signed", status=201)
 

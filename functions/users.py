@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from shared import errors
+from shared import errors, ratelimit
 from shared.auth import auth_cookies, cleared_cookies, refresh_token_from, require_user
 from shared.http import BODY_TYPES, UPLOAD_TYPES, client_ip, ok, page_params, path_text, read_body, user_agent
 from shared.schemas import parse_input
@@ -38,6 +38,7 @@ def _image_limit() -> int:
 
 @bp.route("/register", methods=["POST"], content_types=BODY_OR_FORM)
 def register_user() -> Response:
+    ratelimit.hit("register", client_ip(bp.current_request))
     with read_form(bp.current_request, file_fields={"avatar": _image_limit(), "coverImage": _image_limit()}) as form:
         body = parse_input(RegisterIn, form.fields, "Validation failed")
         problems = (fullname_problems(body.fullname) + email_problems(body.email)
@@ -64,6 +65,9 @@ def login_user() -> Response:
         problems.append("Password is required")
     if problems:
         raise errors.ValidationFailed("Login validation failed", errors=problems)
+    ip = client_ip(request)
+    ratelimit.hit("login_ip", ip)
+    ratelimit.hit("login_account", ip, (body.email or body.username or "").strip().lower())
     signed_in = accounts.login(email=(body.email or "").strip() or None, username=(body.username or "").strip() or None,
                                password=body.password, user_agent=user_agent(request), ip=client_ip(request))
     data = {"user": PublicUser.model_validate(signed_in.user).dump(),
@@ -75,6 +79,7 @@ def login_user() -> Response:
 @bp.route("/refresh-token", methods=["POST"], content_types=BODY_TYPES)
 def refresh_access_token() -> Response:
     request = bp.current_request
+    ratelimit.hit("refresh", client_ip(request))
     token = refresh_token_from(request, read_body(request))
     if not token:
         raise errors.NotAuthenticated("Refresh token is required")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from shared import errors
+from shared import errors, ratelimit
 from shared.auth import require_user
 from shared.http import (
     BODY_TYPES,
@@ -67,6 +67,7 @@ def _title_and_description(title: str | None, description: str | None) -> tuple[
 def publish_video() -> Response:
     request = bp.current_request
     user = require_user(request)
+    ratelimit.hit("uploads", user.id)
     if media_type(request) != MULTIPART:  # the direct-upload flow: register what was uploaded
         body = parse_input(VideoRegisterIn, read_body(request), "Validation failed")
         title, description = _title_and_description(body.title, body.description)

@@ -36,7 +36,9 @@ class _Server(BaseApplication):
 
 def gunicorn_options() -> dict[str, object]:
     settings = get_settings()
-    workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+    # One process by default (the seed's box has one vCPU): the in-process cache and rate limits are then
+    # exact. More workers need REDIS_URL for both to be shared (settings turn the memory cache off otherwise).
+    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
     threads = int(os.environ.get("WEB_THREADS", str(settings.db_pool_size)))
     return {
         "bind": f"{settings.host}:{settings.port}",
@@ -67,6 +69,8 @@ def main() -> int:
         reset_settings()
     from shared.migrate import migrate
 
+    if not settings.rate_limits_enabled:
+        log.warning("RATE_LIMITS=off: every rate limit is disabled (benchmarks and scripted local use only)")
     applied = migrate()
     from shared import db
 

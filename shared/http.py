@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import decimal
+import ipaddress
 import json
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -16,7 +18,7 @@ from chalice import Response
 from chalice.app import Request
 
 from shared import errors
-from shared.settings import get_settings
+from shared.settings import PROJECT_DIR, get_settings
 
 JSON = "application/json"
 FORM_URLENCODED = "application/x-www-form-urlencoded"
@@ -180,8 +182,46 @@ def cookies(request: Request) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
+@lru_cache(maxsize=8)
+def _trusted_networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """TRUSTED_PROXIES: CIDRs, plus `cloudflare` for Cloudflare's published ranges (infra/data)."""
+    networks = []
+    for entry in entries:
+        if entry.lower() == "cloudflare":
+            lines = (PROJECT_DIR / "infra" / "data" / "cloudflare-ips.txt").read_text().splitlines()
+            networks += [ipaddress.ip_network(line.strip()) for line in lines if line.strip() and line[0] != "#"]
+        else:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+    return tuple(networks)
+
+
+def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+
+
 def client_ip(request: Request) -> str:
-    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+    """The socket peer; a forwarded header is believed only when that peer is a configured trusted proxy
+    (so a client cannot pick its own address to dodge rate limits)."""
+    peer = ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+    networks = _trusted_networks(get_settings().trusted_proxies)
+    peer_ip = _ip(peer)
+    if not networks or peer_ip is None or not any(peer_ip in n for n in networks):
+        return peer
+    forwarded = _ip(request.headers.get("cf-connecting-ip"))
+    if forwarded is not None:
+        return str(forwarded)
+    # X-Forwarded-For: the right-most address our trusted proxies did not add themselves.
+    for hop in reversed((request.headers.get("x-forwarded-for") or "").split(",")):
+        hop_ip = _ip(hop)
+        if hop_ip is None:
+            break
+        if not any(hop_ip in n for n in networks):
+            return str(hop_ip)
+    real = _ip(request.headers.get("x-real-ip"))
+    return str(real) if real is not None else peer
 
 
 def user_agent(request: Request) -> str:

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from chalice import Response
 from chalice.app import Request
 
-from shared import cors, errors
-from shared.http import error_response, request_id_var
+from shared import cors, errors, ratelimit
+from shared.http import client_ip, error_response, request_id_var
 
 log = logging.getLogger("viztube.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Not under the global per-IP limit: health probes, and media (a player fetches many ranges and segments).
+_UNLIMITED_PREFIXES = ("/api/v2/healthcheck", "/api/v2/media/")
 
 # Chalice's own error responses ({"Code", "Message"}) → our envelope's message.
 _CHALICE_MESSAGES = {
@@ -46,6 +48,9 @@ def handle(event: Request, get_response: Callable[[Request], Response]) -> Respo
     started = time.perf_counter()
     try:
         try:
+            path = (event.context or {}).get("path", event.path) or ""
+            if not path.startswith(_UNLIMITED_PREFIXES):
+                ratelimit.hit("global", client_ip(event))
             response = get_response(event)
         except errors.AppError as exc:
             if exc.status_code >= 500:

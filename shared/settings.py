@@ -15,6 +15,33 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "test", "prod")
 
 
+# Rate limits (the `limits` library's notation); each can be overridden with RATE_LIMIT_<NAME>.
+RATE_LIMIT_DEFAULTS = {
+    "login_account": "10/5minutes",  # per client IP + account tried
+    "login_ip": "30/5minutes",
+    "register": "5/hour",
+    "refresh": "30/5minutes",
+    "uploads": "30/hour",  # per user: signing direct uploads and publishing
+    "global": "600/minute",  # per client IP, every route
+}
+
+
+def _cache_backend(env: dict[str, str], on_lambda: bool) -> str:
+    """redis with REDIS_URL; in-process only where one process serves everything (it cannot see other
+    processes' invalidations); otherwise off. CACHE=off turns it off anywhere."""
+    wanted = env.get("CACHE", "auto").strip().lower()
+    if wanted not in ("auto", "off", "memory", "redis"):
+        raise SettingsError(f"CACHE must be auto, off, memory or redis, got {wanted!r}")
+    if wanted == "off":
+        return "off"
+    if env.get("REDIS_URL"):
+        return "redis"
+    if wanted == "redis":
+        raise SettingsError("CACHE=redis needs REDIS_URL")
+    multi_process = on_lambda or int(env.get("WEB_CONCURRENCY", "1") or 1) > 1
+    return "off" if multi_process and wanted == "auto" else "memory"
+
+
 class SettingsError(RuntimeError):
     """The configuration cannot be used; the message says which variable and why."""
 
@@ -85,6 +112,15 @@ class Settings:
     view_window_seconds: int
     upload_ttl_seconds: int
     max_request_bytes: int | None
+    redis_url: str | None
+    rate_limits_enabled: bool
+    rate_limits: dict[str, str]
+    trusted_proxies: tuple[str, ...]
+    cache_backend: str
+    cache_ttl_seconds: int
+    feed_cache_ttl_seconds: int
+    jobs_queue_url: str | None
+    aws_endpoint_url: str | None
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -206,6 +242,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # The deployment's body cap: API Gateway + Lambda take ~6 MB; the one-box server takes each route's own limit.
         max_request_bytes=(int(env["MAX_REQUEST_BYTES"]) if env.get("MAX_REQUEST_BYTES", "").isdigit()
                            else 6 * 1024 * 1024 if on_lambda else None),
+        redis_url=env.get("REDIS_URL") or None,
+        rate_limits_enabled=env.get("RATE_LIMITS", "on").strip().lower() not in ("off", "0", "false", "no"),
+        rate_limits={name: env.get(f"RATE_LIMIT_{name.upper()}", default) for name, default in RATE_LIMIT_DEFAULTS.items()},
+        trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
+        cache_backend=_cache_backend(env, on_lambda),
+        cache_ttl_seconds=_duration(env.get("CACHE_TTL", "5m"), "CACHE_TTL"),
+        feed_cache_ttl_seconds=_duration(env.get("FEED_CACHE_TTL", "10s"), "FEED_CACHE_TTL"),
+        jobs_queue_url=env.get("JOBS_QUEUE_URL") or None,
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         extra={k: v for k, v in env.items() if k == "AWS_LAMBDA_FUNCTION_NAME"},
     )
 

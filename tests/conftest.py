@@ -30,6 +30,7 @@ os.environ.update({
     "LOG_LEVEL": "WARNING",
     "PUBLIC_URL": "http://testserver",
     "CORS_ORIGINS": "https://app.example.com",
+    "RATE_LIMITS": "off",  # tests/functions/test_rate_limits.py turns them on
 })
 for _name in ("DATABASE_URL", "CLOUDINARY_URL", "REDIS_URL", "ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET"):
     os.environ.pop(_name, None)
@@ -65,7 +66,7 @@ def _database_url() -> str:
 
 os.environ["DATABASE_URL"] = _database_url()
 
-from shared import db  # noqa: E402
+from shared import db, ratelimit  # noqa: E402
 from shared.migrate import migrate  # noqa: E402
 from shared.settings import reset_settings  # noqa: E402
 from shared.storage import reset_storage  # noqa: E402
@@ -86,6 +87,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     shutil.rmtree(TEST_HOME / "media", ignore_errors=True)
     reset_settings()
     reset_storage()
+    ratelimit.reset()
 
 
 @pytest.fixture(scope="session")
@@ -176,6 +178,44 @@ def make_user() -> Callable[..., dict[str, Any]]:
         return {**row, "password": password}
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A real redis-server process on a free port (make test installs Debian's redis-server when missing)."""
+    import socket
+    import subprocess
+    import time
+
+    exe = shutil.which("redis-server")
+    assert exe, "redis-server is not installed: run `make test`, which installs it (apt-get install redis-server)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test against the in-process store and against a real Redis."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_server")
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        monkeypatch.setenv("REDIS_URL", url)
+    reset_settings()
+    return request.param
 
 
 @pytest.fixture
