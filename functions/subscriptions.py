@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from shared import errors
+from shared import cache, errors
 from shared.auth import require_user
 from shared.http import BODY_TYPES, ok, page_params, parse_uuid
 from shared.schemas.social import ChannelBrief
@@ -29,6 +29,7 @@ def toggle_subscription(channel_id: str) -> Response:
         raise errors.BadRequest("You cannot subscribe to your own channel")
     _existing_user(channel_id, "Invalid channel ID", "Channel not found")
     subscribed = subscriptions_sql.toggle(subscriber_id=user.id, channel_id=channel)
+    cache.forget_channel_counts(user.id, channel)
     return ok({"subscribed": subscribed}, "Subscribed successfully" if subscribed else "Unsubscribed successfully")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from shared import errors, ratelimit
+from shared import cache, errors, ratelimit
 from shared.auth import auth_cookies, cleared_cookies, refresh_token_from, require_user
 from shared.http import BODY_TYPES, UPLOAD_TYPES, client_ip, ok, page_params, path_text, read_body, user_agent
 from shared.schemas import parse_input
@@ -25,6 +25,7 @@ from shared.services import accounts
 from shared.services.videos import present_with_owner
 from shared.settings import get_settings
 from shared.sql import history as history_sql
+from shared.sql import subscriptions as subscriptions_sql
 from shared.sql import users as users_sql
 from shared.uploads import read_form
 
@@ -120,11 +121,16 @@ def current_user_details() -> Response:
 @bp.route("/c/{username}", methods=["GET"])
 def channel_profile(username: str) -> Response:
     user = require_user(bp.current_request)
-    row = users_sql.channel_profile(username=normalize_username(path_text(username)), viewer_id=user.id)
-    if row is None:
+    name = normalize_username(path_text(username))
+    channel_id = cache.read_through(f"uid:{name}", lambda: users_sql.id_by_username(username=name))
+    channel = channel_id and cache.read_through(f"channel:{channel_id}",
+                                                lambda: users_sql.channel_stats(user_id=channel_id))
+    if not channel:
         raise errors.NotFound("Channel not found")
-    data = ChannelProfile.model_validate(row).dump()
-    if row["id"] != user.id:
+    own = channel["id"] == str(user.id)
+    subscribed = not own and subscriptions_sql.is_subscribed(subscriber_id=user.id, channel_id=channel["id"])
+    data = ChannelProfile.model_validate({**channel, "is_subscribed": subscribed}).dump()
+    if not own:
         del data["email"]  # a channel's email is its owner's business only
     return ok(data, "Channel profile fetched")
 

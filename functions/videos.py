@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from shared import errors, ratelimit
+from shared import cache, errors, ratelimit
 from shared.auth import require_user
 from shared.http import (
     BODY_TYPES,
@@ -21,6 +21,7 @@ from shared.schemas import parse_input
 from shared.schemas.videos import VideoRegisterIn, VideoUpdateIn
 from shared.services import videos
 from shared.settings import get_settings
+from shared.sql import users as users_sql
 from shared.sql import videos as videos_sql
 from shared.uploads import read_form
 
@@ -45,13 +46,21 @@ def list_videos() -> Response:
     if sort_type not in ("asc", "desc"):
         raise errors.BadRequest("sortType must be asc or desc")
     user_id = query_param(request, "userId")
-    rows, total = videos_sql.list_published(
-        limit=limit, offset=(page - 1) * limit, sort_by=sort_by, ascending=sort_type == "asc",
-        user_id=parse_uuid(user_id, "Invalid user ID") if user_id else None,
-        query=(query_param(request, "query") or "").strip() or None)
-    total_pages = -(-total // limit)
-    data = {"docs": [videos.present_with_owner(r) for r in rows], "totalDocs": total, "limit": limit, "page": page,
-            "totalPages": total_pages, "hasNextPage": page < total_pages, "hasPrevPage": page > 1}
+    query = (query_param(request, "query") or "").strip() or None
+    owner = parse_uuid(user_id, "Invalid user ID") if user_id else None
+
+    def load() -> dict:
+        rows, total = videos_sql.list_published(limit=limit, offset=(page - 1) * limit, sort_by=sort_by,
+                                                ascending=sort_type == "asc", user_id=owner, query=query)
+        total_pages = -(-total // limit)
+        return {"docs": [videos.present_with_owner(r) for r in rows], "totalDocs": total, "limit": limit,
+                "page": page, "totalPages": total_pages, "hasNextPage": page < total_pages, "hasPrevPage": page > 1}
+
+    if page == 1 and owner is None and query is None:  # the public front page: briefly cached
+        key = f"feed:{cache.feed_generation()}:{sort_by}:{sort_type}:{limit}"
+        data = cache.read_through(key, load, ttl=get_settings().feed_cache_ttl_seconds)
+    else:
+        data = load()
     return ok(data, "Videos fetched successfully")
 
 
@@ -101,13 +110,20 @@ def publish_video() -> Response:
 def get_video(video_id: str) -> Response:
     user = require_user(bp.current_request)
     vid = _video_id(video_id)
-    row = videos_sql.get_detail(video_id=vid)
-    if row is None or (not row["is_published"] and row["user_id"] != user.id):
+    # Published videos come from the cache; an unpublished one (signed URLs, owner only) never does.
+    video = cache.read_through(f"video:{vid}", lambda: _presentable(vid), keep=lambda v: bool(v and v["isPublished"]))
+    if not video or (not video["isPublished"] and video["userId"] != str(user.id)):
         raise errors.NotFound("Video not found")
+    owner = cache.read_through(f"channel:{video['userId']}", lambda: users_sql.channel_stats(user_id=video["userId"]))
     views = videos_sql.record_view(video_id=vid, viewer_id=user.id, window_seconds=get_settings().view_window_seconds)
-    if views is not None:
-        row["views"] = views
-    return ok(videos.present_detail(row), "Video fetched successfully")
+    data = {**video, "views": views, "user": {"fullname": owner["fullname"], "username": owner["username"],
+                                              "avatar": owner["avatar"], "subscribersCount": owner["subscriber_count"]}}
+    return ok(data, "Video fetched successfully")
+
+
+def _presentable(vid):  # noqa: ANN001, ANN202
+    row = videos_sql.get(video_id=vid)
+    return videos.present(row) if row else None
 
 
 @bp.route("/{video_id}", methods=["PATCH"], content_types=BODY_OR_FORM)

@@ -11,7 +11,7 @@ import logging
 import re
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -152,6 +152,7 @@ class Tx:
 
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
+        self.after_commit: list[Callable[[], None]] = []
 
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
         try:
@@ -200,10 +201,12 @@ def transaction() -> Iterator[Tx]:
         raise errors.ServiceUnavailable("Database unavailable") from exc
     tx = Tx(conn.cursor())
     _local.tx = tx
+    committed = False
     try:
         conn.begin()  # marks the transaction for DBUtils: no silent retry on another connection mid-way
         yield tx
         conn.commit()
+        committed = True
     except BaseException:
         try:
             conn.rollback()
@@ -213,6 +216,21 @@ def transaction() -> Iterator[Tx]:
     finally:
         _local.tx = None
         conn.close()  # back to the pool
+    if committed:
+        for callback in tx.after_commit:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - the write is durable; a failed follow-up is logged, not raised
+                log.warning("after-commit callback failed", exc_info=True)
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current transaction commits (at once when there is none)."""
+    current: Tx | None = getattr(_local, "tx", None)
+    if current is None:
+        callback()
+    else:
+        current.after_commit.append(callback)
 
 
 def in_transaction() -> bool:

@@ -66,7 +66,7 @@ def _database_url() -> str:
 
 os.environ["DATABASE_URL"] = _database_url()
 
-from shared import db, ratelimit  # noqa: E402
+from shared import cache, db, ratelimit  # noqa: E402
 from shared.migrate import migrate  # noqa: E402
 from shared.settings import reset_settings  # noqa: E402
 from shared.storage import reset_storage  # noqa: E402
@@ -88,6 +88,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     reset_settings()
     reset_storage()
     ratelimit.reset()
+    cache.reset()
 
 
 @pytest.fixture(scope="session")

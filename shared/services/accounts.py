@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from shared import auth, db, errors
+from shared import auth, cache, db, errors
 from shared.schemas.users import normalize_email, normalize_username
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
@@ -125,6 +125,7 @@ def update_account(current: auth.CurrentUser, changes: dict[str, str]) -> dict[s
     row = users_sql.update_profile(user_id=current.id, changes=clean)  # a clash is a 409 from the constraint
     if row is None:
         raise errors.NotFound("User not found")
+    cache.forget_channel(current.id, current.profile["username"], row["username"])
     return row
 
 
@@ -140,6 +141,7 @@ def replace_image(current: auth.CurrentUser, upload: UploadedFile, *, kind: str)
     except BaseException:
         discard([new_file])
         raise
+    cache.forget_channel(current.id)
     if old_public_id:
         schedule_deletion(old_public_id, "image")
     return row

@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from shared import errors
+from shared import cache, errors
 from shared.jobs import Retry, handler
 from shared.media_probe import ProbeError, probe_video
 from shared.sql import uploads as uploads_sql
@@ -17,6 +17,11 @@ from shared.storage import get_storage
 log = logging.getLogger(__name__)
 SWEEP_EVERY_SECONDS = 300
 _last_sweep = 0.0
+
+
+def _set_processing(*, video_id: uuid.UUID, **changes: Any) -> None:
+    videos_sql.set_processing(video_id=video_id, **changes)
+    cache.forget_video(video_id)
 
 
 @handler("delete_media")
@@ -38,21 +43,21 @@ def process_video(payload: dict[str, Any]) -> None:
     if row["storage"] == "local":
         path = storage.resolve(row["video_file_public_id"])  # type: ignore[attr-defined]
         if path is None or not path.is_file():
-            videos_sql.set_processing(video_id=video_id, status="FAILED", error="video file missing from storage")
+            _set_processing(video_id=video_id, status="FAILED", error="video file missing from storage")
             return
         try:
             facts = probe_video(path)
         except ProbeError as exc:
-            videos_sql.set_processing(video_id=video_id, status="FAILED", error=str(exc))
+            _set_processing(video_id=video_id, status="FAILED", error=str(exc))
             return
-        videos_sql.set_processing(video_id=video_id, status="COMPLETED", duration=facts.duration,
+        _set_processing(video_id=video_id, status="COMPLETED", duration=facts.duration,
                                   width=facts.width, height=facts.height)
         return
     described = storage.describe(row["video_file_public_id"], resource_type="video")  # type: ignore[attr-defined]
     if described is None:
-        videos_sql.set_processing(video_id=video_id, status="FAILED", error="video file missing from storage")
+        _set_processing(video_id=video_id, status="FAILED", error="video file missing from storage")
         return
-    videos_sql.set_processing(video_id=video_id, status="COMPLETED", duration=described.get("duration"),
+    _set_processing(video_id=video_id, status="COMPLETED", duration=described.get("duration"),
                               width=described.get("width"), height=described.get("height"))
 
 

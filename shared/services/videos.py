@@ -6,11 +6,11 @@ import logging
 import uuid
 from typing import Any
 
-from shared import db, errors, jobs
+from shared import cache, db, errors, jobs
 from shared.auth import CurrentUser
 from shared.media_probe import ProbeError, VideoFacts, probe_video
 from shared.media_types import VIDEO_TYPES
-from shared.schemas.videos import VideoDetail, VideoOut, VideoWithOwner
+from shared.schemas.videos import VideoOut, VideoWithOwner
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
@@ -44,12 +44,6 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
 def present_with_owner(row: dict[str, Any]) -> dict[str, Any]:
     owner = {"fullname": row["owner_fullname"], "username": row["owner_username"], "avatar": row["owner_avatar"]}
     return VideoWithOwner.model_validate({**row, **_urls(row), "user": owner}).dump()
-
-
-def present_detail(row: dict[str, Any]) -> dict[str, Any]:
-    owner = {"fullname": row["owner_fullname"], "username": row["owner_username"], "avatar": row["owner_avatar"],
-             "subscribers_count": row["owner_subscribers"]}
-    return VideoDetail.model_validate({**row, **_urls(row), "user": owner}).dump()
 
 
 # ------------------------------------------------------------------------------------ checks
@@ -105,6 +99,7 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
                 thumbnail_public_id=thumb_file.public_id, duration=facts.duration, video_mime=mime,
                 video_file_size=video.size, width=facts.width, height=facts.height, storage=storage.name)
             jobs.enqueue("process_video", {"video_id": str(row["id"])})
+            cache.forget_feed()
     except BaseException:
         discard(stored)
         raise
@@ -145,6 +140,7 @@ def _register_in_transaction(user: CurrentUser, title: str, description: str, vi
             video_mime=video_facts["type"], video_file_size=video_facts["size"], width=video_facts.get("width"),
             height=video_facts.get("height"), storage=storage.name)
         jobs.enqueue("process_video", {"video_id": str(row["id"])})
+        cache.forget_feed()
     return row
 
 
@@ -202,6 +198,7 @@ def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
             if old is None:
                 raise errors.NotFound("Video not found")
             row = videos_sql.update_details(video_id=video_id, changes=changes) if changes else old
+            cache.forget_video(video_id)
     except BaseException:
         if new_thumb:
             discard([new_thumb])
@@ -218,6 +215,7 @@ def delete(user: CurrentUser, video_id: uuid.UUID) -> None:
         media = videos_sql.delete(video_id=video_id)
         if media is None:
             raise errors.NotFound("Video not found")
+        cache.forget_video(video_id)
         job_ids = [jobs.enqueue("delete_media", {"public_id": media["video_file_public_id"], "resource_type": "video",
                                                  "storage": media["storage"]}),
                    jobs.enqueue("delete_media", {"public_id": media["thumbnail_public_id"], "resource_type": "image",
@@ -231,4 +229,5 @@ def toggle_publish(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
     row = videos_sql.toggle_published(video_id=video_id, owner_id=user.id)
     if row is None:
         raise errors.NotFound("Video not found")
+    cache.forget_video(video_id)
     return row

@@ -19,6 +19,11 @@ def subscribe(*, subscriber_id: uuid.UUID, channel_id: uuid.UUID) -> bool:
     ) == 1
 
 
+def is_subscribed(*, subscriber_id: uuid.UUID, channel_id: uuid.UUID) -> bool:
+    return bool(db.fetch_value("SELECT EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = :s AND channel_id = :c)",
+                               s=subscriber_id, c=channel_id))
+
+
 def toggle(*, subscriber_id: uuid.UUID, channel_id: uuid.UUID) -> bool:
     """Flip the subscription; return whether it exists now (serialised per pair, like likes.toggle)."""
     with db.transaction() as tx:

@@ -94,14 +94,16 @@ def set_password_hash(*, user_id: uuid.UUID, password_hash: str) -> None:
     db.execute("UPDATE users SET password_hash = :h, updated_at = now() WHERE id = :id", h=password_hash, id=user_id)
 
 
-def channel_profile(*, username: str, viewer_id: uuid.UUID) -> dict[str, Any] | None:
-    """A channel with its subscriber counts and whether the viewer follows it, in one round trip."""
+def id_by_username(*, username: str) -> uuid.UUID | None:
+    return db.fetch_value("SELECT id FROM users WHERE username = :username", username=username)
+
+
+def channel_stats(*, user_id: uuid.UUID) -> dict[str, Any] | None:
+    """A channel's public profile and subscription counts, in one round trip (cached: no viewer-specific data)."""
     return db.fetch_one(
         f"SELECT {PUBLIC_COLUMNS},"
         " (SELECT count(*) FROM subscriptions s WHERE s.channel_id = u.id) AS subscriber_count,"
-        " (SELECT count(*) FROM subscriptions s WHERE s.subscriber_id = u.id) AS channels_subscribed_to_count,"
-        " EXISTS (SELECT 1 FROM subscriptions s WHERE s.channel_id = u.id AND s.subscriber_id = :viewer)"
-        " AS is_subscribed"
-        " FROM users u WHERE username = :username",
-        username=username, viewer=viewer_id,
+        " (SELECT count(*) FROM subscriptions s WHERE s.subscriber_id = u.id) AS channels_subscribed_to_count"
+        " FROM users u WHERE id = :id",
+        id=user_id,
     )

@@ -96,16 +96,6 @@ def list_published(*, limit: int, offset: int, sort_by: str, ascending: bool, us
     return rows, total
 
 
-def get_detail(*, video_id: uuid.UUID) -> dict[str, Any] | None:
-    """A video with its owner brief and the owner's subscriber count."""
-    return db.fetch_one(
-        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U},"
-        " (SELECT count(*) FROM subscriptions s WHERE s.channel_id = v.user_id) AS owner_subscribers"
-        " FROM videos v JOIN users u ON u.id = v.user_id WHERE v.id = :id",
-        id=video_id,
-    )
-
-
 def get(*, video_id: uuid.UUID, for_update: bool = False) -> dict[str, Any] | None:
     lock = " FOR UPDATE" if for_update else ""
     return db.fetch_one(
@@ -113,11 +103,11 @@ def get(*, video_id: uuid.UUID, for_update: bool = False) -> dict[str, Any] | No
         f" FROM videos WHERE id = :id{lock}", id=video_id)
 
 
-def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> int | None:
+def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> int:
     """Upsert the viewer's history row and count the view when none was counted within the window.
 
     One statement: the history row decides, and the counter row is locked only for the instant of
-    its own increment. Returns the new view count, or None when this view was not counted.
+    its own increment. Returns the video's current view count, counted or not.
     """
     return db.fetch_value(
         "WITH seen AS ("
@@ -127,8 +117,10 @@ def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: in
         "  counted_at = CASE WHEN watch_history.counted_at <= statement_timestamp() - make_interval(secs => :window)"
         "   THEN statement_timestamp() ELSE watch_history.counted_at END"
         # statement_timestamp() is one value for the whole statement: equal means "counted by this view".
-        " RETURNING counted_at = statement_timestamp() AS counted)"
-        " UPDATE videos SET views = views + 1 WHERE id = :video AND (SELECT counted FROM seen) RETURNING views",
+        " RETURNING counted_at = statement_timestamp() AS counted"
+        "), bumped AS ("
+        " UPDATE videos SET views = views + 1 WHERE id = :video AND (SELECT counted FROM seen) RETURNING views)"
+        " SELECT coalesce((SELECT views FROM bumped), (SELECT views FROM videos WHERE id = :video))",
         viewer=viewer_id, video=video_id, window=window_seconds,
     )
 
