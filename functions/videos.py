@@ -159,6 +159,13 @@ def delete_video(video_id: str) -> Response:
     return ok({}, "Video deleted successfully")
 
 
+@bp.route("/{video_id}/processing/retry", methods=["POST"], content_types=BODY_OR_FORM)
+def retry_video_processing(video_id: str) -> Response:
+    user = require_user(bp.current_request)
+    row = videos.retry_processing(user, _video_id(video_id))
+    return ok(videos.present(row), "Video processing restarted")
+
+
 @bp.route("/toggle/publish/{video_id}", methods=["PATCH"], content_types=BODY_OR_FORM)
 def toggle_publish_status(video_id: str) -> Response:
     user = require_user(bp.current_request)

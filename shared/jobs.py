@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from shared import db, errors
+from shared.settings import get_settings
 from shared.sql import jobs as jobs_sql
 
 log = logging.getLogger(__name__)
@@ -20,9 +22,12 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 _handlers: dict[str, Handler] = {}
 _wake = threading.Event()
-_worker: threading.Thread | None = None
+_workers: list[threading.Thread] = []
 _worker_lock = threading.Lock()
 POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 60.0
+# CPU-heavy kinds: run by their own thread, one at a time across every process of the box.
+HEAVY_KINDS = ["transcode_hls"]
 
 
 class Retry(Exception):
@@ -42,23 +47,45 @@ def _load_handlers() -> None:
 
 
 def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0) -> uuid.UUID:
-    """Record a job (inside the caller's transaction when there is one) and nudge this process's worker."""
+    """Record a job (inside the caller's transaction when there is one); once committed, nudge a worker:
+    this process's thread, and on serverless the SQS queue whose consumer runs it."""
     job_id = jobs_sql.insert(kind=kind, payload=payload, delay_seconds=delay_seconds)
-    _wake.set()
+    db.on_commit(_wake.set)
+    if get_settings().jobs_queue_url:
+        db.on_commit(lambda: _send_to_queue(job_id, delay_seconds))
     return job_id
+
+
+def _send_to_queue(job_id: uuid.UUID, delay_seconds: float) -> None:
+    from shared.aws import sqs_client
+
+    settings = get_settings()
+    sqs_client().send_message(QueueUrl=settings.jobs_queue_url, MessageBody=f'{{"jobId": "{job_id}"}}',
+                              DelaySeconds=min(900, int(delay_seconds)))
 
 
 def _backoff(attempts: int) -> float:
     return min(3600.0, 5.0 * 2 ** (attempts - 1))
 
 
-def run_one(job_id: uuid.UUID | None = None, kinds: list[str] | None = None) -> bool:
+def run_one(job_id: uuid.UUID | None = None, kinds: list[str] | None = None, exclude: list[str] | None = None,
+            exclusive: bool = False) -> bool:
     """Claim and run one job; False when nothing was runnable."""
     _load_handlers()
-    job = jobs_sql.claim(job_id=job_id, kinds=kinds)
+    job = jobs_sql.claim(job_id=job_id, kinds=kinds, exclude=exclude, exclusive=exclusive)
     if job is None:
         return False
     func = _handlers.get(job["kind"])
+    beating = threading.Event()
+
+    def heartbeat() -> None:  # keeps a long job's lease while it runs
+        while not beating.wait(HEARTBEAT_SECONDS):
+            try:
+                jobs_sql.touch(job_id=job["id"])
+            except errors.AppError:
+                log.warning("job heartbeat failed", exc_info=True)
+
+    threading.Thread(target=heartbeat, name="viztube-job-heartbeat", daemon=True).start()
     try:
         if func is None:
             raise LookupError(f"no handler for job kind {job['kind']!r}")
@@ -71,6 +98,8 @@ def run_one(job_id: uuid.UUID | None = None, kinds: list[str] | None = None) -> 
         jobs_sql.fail(job_id=job["id"], error=f"{type(exc).__name__}: {exc}", retry_in_seconds=retry)
     else:
         jobs_sql.complete(job_id=job["id"])
+    finally:
+        beating.set()
     return True
 
 
@@ -85,13 +114,14 @@ def run_now(job_id: uuid.UUID) -> None:
 
 
 def run_pending(limit: int = 1000, kinds: list[str] | None = None) -> int:
+    """Run runnable jobs until none is left (tests, scripts and the scheduled Lambda)."""
     done = 0
     while done < limit and run_one(kinds=kinds):
         done += 1
     return done
 
 
-def _loop() -> None:
+def _light_loop() -> None:
     from shared.services.job_handlers import periodic
 
     while True:
@@ -99,15 +129,27 @@ def _loop() -> None:
         _wake.clear()
         try:
             periodic()
-            run_pending(limit=50)
+            while run_one(exclude=HEAVY_KINDS):
+                pass
         except Exception:  # noqa: BLE001 - the worker must outlive a bad moment (database restart)
             log.exception("job worker pass failed")
 
 
+def _heavy_loop() -> None:
+    while True:
+        time.sleep(POLL_SECONDS)
+        try:
+            while run_one(kinds=HEAVY_KINDS, exclusive=True):
+                pass
+        except Exception:  # noqa: BLE001
+            log.exception("transcode worker pass failed")
+
+
 def start_worker() -> None:
-    """Start this process's worker thread once (one-box server)."""
-    global _worker
+    """Start this process's worker threads once (one-box server): light jobs, and one heavy job at a time."""
     with _worker_lock:
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_loop, name="viztube-jobs", daemon=True)
-            _worker.start()
+        if not any(t.is_alive() for t in _workers):
+            _workers[:] = [threading.Thread(target=_light_loop, name="viztube-jobs", daemon=True),
+                           threading.Thread(target=_heavy_loop, name="viztube-transcode", daemon=True)]
+            for thread in _workers:
+                thread.start()

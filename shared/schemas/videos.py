@@ -44,6 +44,8 @@ class VideoOut(VideoRecord):
     processing_error: str | None = None
     width: int | None = None
     height: int | None = None
+    hls_url: str | None = None
+    poster_url: str | None = None
 
 
 class VideoWithOwner(VideoOut):

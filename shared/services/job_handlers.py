@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from typing import Any
 
-from shared import cache, errors
+from shared import cache, db, errors, jobs
 from shared.jobs import Retry, handler
+from shared.media_hls import TranscodeError, transcode
 from shared.media_probe import ProbeError, probe_video
+from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
 from shared.storage import get_storage
@@ -34,12 +37,16 @@ def delete_media(payload: dict[str, Any]) -> None:
 
 @handler("process_video")
 def process_video(payload: dict[str, Any]) -> None:
-    """Read the stored video's facts; PROCESSING becomes COMPLETED, or FAILED with the reason."""
+    """Read the stored video's facts, then hand it to HLS transcoding (local) or Cloudinary's eager HLS.
+
+    PROCESSING becomes COMPLETED when the stream is ready (or at once with HLS off), or FAILED with a reason.
+    """
     video_id = uuid.UUID(payload["video_id"])
     row = videos_sql.get(video_id=video_id)
     if row is None:
         return  # deleted meanwhile
     storage = get_storage()
+    settings = get_settings()
     if row["storage"] == "local":
         path = storage.resolve(row["video_file_public_id"])  # type: ignore[attr-defined]
         if path is None or not path.is_file():
@@ -50,15 +57,60 @@ def process_video(payload: dict[str, Any]) -> None:
         except ProbeError as exc:
             _set_processing(video_id=video_id, status="FAILED", error=str(exc))
             return
-        _set_processing(video_id=video_id, status="COMPLETED", duration=facts.duration,
-                                  width=facts.width, height=facts.height)
+        with db.transaction():
+            _set_processing(video_id=video_id, status="PROCESSING" if settings.hls_enabled else "COMPLETED",
+                            duration=facts.duration, width=facts.width, height=facts.height)
+            if settings.hls_enabled:
+                jobs.enqueue("transcode_hls", {"video_id": str(video_id)})
         return
     described = storage.describe(row["video_file_public_id"], resource_type="video")  # type: ignore[attr-defined]
     if described is None:
         _set_processing(video_id=video_id, status="FAILED", error="video file missing from storage")
         return
-    _set_processing(video_id=video_id, status="COMPLETED", duration=described.get("duration"),
-                              width=described.get("width"), height=described.get("height"))
+    # Cloudinary makes the HLS ladder (eager, requested at upload) and says so on the webhook.
+    _set_processing(video_id=video_id, status="PROCESSING", duration=described.get("duration"),
+                    width=described.get("width"), height=described.get("height"))
+
+
+@handler("transcode_hls")
+def transcode_hls(payload: dict[str, Any]) -> None:
+    """The HLS ladder and poster frame for a locally stored video, written next to it, then published."""
+    video_id = uuid.UUID(payload["video_id"])
+    row = videos_sql.get(video_id=video_id)
+    if row is None or row["storage"] != "local":
+        return
+    storage = get_storage()
+    source = storage.resolve(row["video_file_public_id"])  # type: ignore[attr-defined]
+    final = storage.hls_dir(str(video_id))  # type: ignore[attr-defined]
+    work = final.with_name(final.name + ".part")
+    try:
+        facts = probe_video(source)
+        transcode(source, work, facts)
+    except (ProbeError, TranscodeError) as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        _set_processing(video_id=video_id, status="FAILED", error=str(exc))
+        return
+    shutil.rmtree(final, ignore_errors=True)
+    work.rename(final)
+    with db.transaction():
+        videos_sql.set_stream(video_id=video_id, hls_master_public_id=f"hls/{video_id}/master.m3u8",
+                              poster_public_id=f"hls/{video_id}/poster.jpg")
+        _set_processing(video_id=video_id, status="COMPLETED")
+
+
+def stream_ready(*, video_public_id: str, ok: bool, reason: str | None = None) -> bool:
+    """Cloudinary's eager HLS finished (webhook): the video is COMPLETED with its stream, or FAILED."""
+    video_id = videos_sql.id_by_public_id(public_id=video_public_id)
+    if video_id is None:
+        return False
+    with db.transaction():
+        if ok:
+            videos_sql.set_stream(video_id=video_id, hls_master_public_id=video_public_id,
+                                  poster_public_id=video_public_id)
+            _set_processing(video_id=video_id, status="COMPLETED")
+        else:
+            _set_processing(video_id=video_id, status="FAILED", error=reason or "Cloudinary could not make the stream")
+    return True
 
 
 def sweep_expired_uploads() -> int:

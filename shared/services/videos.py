@@ -27,14 +27,18 @@ _FORMAT_TO_MIME = {"mp4": "video/mp4", "webm": "video/webm", "mkv": "video/x-mat
 # ------------------------------------------------------------------------------------ presenting
 
 
-def _urls(row: dict[str, Any]) -> dict[str, str]:
+def _urls(row: dict[str, Any]) -> dict[str, str | None]:
     """Delivery URLs: an unpublished video's media only through expiring signed URLs (its owner's eyes only)."""
     private = not row["is_published"]
-    if not private and row.get("storage", "local") == "local":
-        return {}
     storage = get_storage()
-    return {"video_file_url": storage.url_for(row["video_file_public_id"], resource_type="video", private=private),
-            "thumbnail_url": storage.url_for(row["thumbnail_public_id"], resource_type="image", private=private)}
+    urls: dict[str, str | None] = {}
+    if row.get("hls_master_public_id"):
+        urls["hls_url"] = storage.hls_url(row["hls_master_public_id"], private=private)  # type: ignore[attr-defined]
+        urls["poster_url"] = storage.poster_url(row["poster_public_id"], private=private)  # type: ignore[attr-defined]
+    if private or row.get("storage", "local") != "local":
+        urls["video_file_url"] = storage.url_for(row["video_file_public_id"], resource_type="video", private=private)
+        urls["thumbnail_url"] = storage.url_for(row["thumbnail_public_id"], resource_type="image", private=private)
+    return urls
 
 
 def present(row: dict[str, Any]) -> dict[str, Any]:
@@ -216,12 +220,26 @@ def delete(user: CurrentUser, video_id: uuid.UUID) -> None:
         if media is None:
             raise errors.NotFound("Video not found")
         cache.forget_video(video_id)
-        job_ids = [jobs.enqueue("delete_media", {"public_id": media["video_file_public_id"], "resource_type": "video",
-                                                 "storage": media["storage"]}),
-                   jobs.enqueue("delete_media", {"public_id": media["thumbnail_public_id"], "resource_type": "image",
-                                                 "storage": media["storage"]})]
+        doomed = [(media["video_file_public_id"], "video"), (media["thumbnail_public_id"], "image")]
+        if media["hls_master_public_id"] and media["storage"] == "local":
+            doomed.append((f"hls/{media['id']}", "hls"))  # Cloudinary drops derived streams with the video
+        job_ids = [jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": kind,
+                                                 "storage": media["storage"]}) for public_id, kind in doomed]
     for job_id in job_ids:
         jobs.run_now(job_id)
+
+
+def retry_processing(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
+    """The owner asks for a failed video to be processed again."""
+    owned_video(video_id, user, "You are not authorized to update this video")
+    with db.transaction():
+        if not videos_sql.retry_processing(video_id=video_id):
+            raise errors.Conflict("Only a video whose processing failed can be retried")
+        jobs.enqueue("process_video", {"video_id": str(video_id)})
+        cache.forget_video(video_id)
+    row = videos_sql.get(video_id=video_id)
+    assert row is not None
+    return row
 
 
 def toggle_publish(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from shared import db
 
-LEASE_SECONDS = 900  # a job left "running" this long was abandoned by a dead worker and may be claimed again
+LEASE_SECONDS = 300  # a running job's heartbeat renews this; left longer, its worker died and it is claimed again
+_EXCLUSIVE_LOCK = (0x4A6F6273, 1)  # "Jobs": serialises claims of one-at-a-time kinds across processes
 
 
 def insert(*, kind: str, payload: dict[str, Any], delay_seconds: float = 0, max_attempts: int = 8) -> uuid.UUID:
@@ -18,19 +19,34 @@ def insert(*, kind: str, payload: dict[str, Any], delay_seconds: float = 0, max_
     )
 
 
-def claim(*, job_id: uuid.UUID | None = None, kinds: list[str] | None = None) -> dict[str, Any] | None:
-    """Take one runnable job (or the given one), so no other worker can; None when there is none."""
-    return db.fetch_one(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = now()"
-        " WHERE id = (SELECT id FROM jobs"
-        "   WHERE (status = 'pending' OR (status = 'running' AND updated_at < now() - make_interval(secs => :lease)))"
-        "   AND run_after <= now()"
-        "   AND (CAST(:job_id AS uuid) IS NULL OR id = :job_id)"
-        "   AND (CAST(:kinds AS text[]) IS NULL OR kind = ANY(CAST(:kinds AS text[])))"
-        "   ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, kind, payload, attempts, max_attempts",
-        lease=LEASE_SECONDS, job_id=job_id, kinds=kinds,
-    )
+def claim(*, job_id: uuid.UUID | None = None, kinds: list[str] | None = None, exclude: list[str] | None = None,
+          exclusive: bool = False) -> dict[str, Any] | None:
+    """Take one runnable job (or the given one), so no other worker can; None when there is none.
+
+    `exclusive`: claim only while no job of these kinds runs anywhere (one transcode at a time per box).
+    """
+    with db.transaction() as tx:
+        if exclusive:
+            tx.execute("SELECT pg_advisory_xact_lock(:a, :b)", a=_EXCLUSIVE_LOCK[0], b=_EXCLUSIVE_LOCK[1])
+        return tx.fetch_one(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = now()"
+            " WHERE id = (SELECT id FROM jobs"
+            "   WHERE (status = 'pending' OR (status = 'running' AND updated_at < now() - make_interval(secs => :lease)))"
+            "   AND run_after <= now()"
+            "   AND (CAST(:job_id AS uuid) IS NULL OR id = :job_id)"
+            "   AND (CAST(:kinds AS text[]) IS NULL OR kind = ANY(CAST(:kinds AS text[])))"
+            "   AND (CAST(:exclude AS text[]) IS NULL OR kind <> ALL(CAST(:exclude AS text[])))"
+            "   AND (NOT :exclusive OR NOT EXISTS (SELECT 1 FROM jobs r WHERE r.kind = ANY(CAST(:kinds AS text[]))"
+            "        AND r.status = 'running' AND r.updated_at >= now() - make_interval(secs => :lease)))"
+            "   ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            " RETURNING id, kind, payload, attempts, max_attempts",
+            lease=LEASE_SECONDS, job_id=job_id, kinds=kinds, exclude=exclude, exclusive=exclusive,
+        )
+
+
+def touch(*, job_id: uuid.UUID) -> None:
+    """Heartbeat of a running job: renews its lease."""
+    db.execute("UPDATE jobs SET updated_at = now() WHERE id = :id AND status = 'running'", id=job_id)
 
 
 def complete(*, job_id: uuid.UUID) -> None:

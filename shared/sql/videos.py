@@ -20,7 +20,9 @@ def _columns(alias: str = "") -> str:
 VIDEO_COLUMNS = _columns()
 VIDEO_COLUMNS_V = _columns("v")  # the same columns read through the alias `v`, for joins
 # Extra facts the API adds to the original's 16 columns.
-EXTRA_COLUMNS_V = "v.processing_error, v.width, v.height, v.video_mime, v.video_file_size, v.storage"
+EXTRA_COLUMNS_V = ("v.processing_error, v.width, v.height, v.video_mime, v.video_file_size, v.storage,"
+                   " v.hls_master_public_id, v.poster_public_id")
+_EXTRA = EXTRA_COLUMNS_V.replace("v.", "")
 OWNER_COLUMNS_U = "u.fullname AS owner_fullname, u.username AS owner_username, u.avatar AS owner_avatar"
 
 # The list's sort keys → an ORDER BY that an index serves (id breaks ties, so pages never overlap).
@@ -37,7 +39,7 @@ def insert(*, user_id: uuid.UUID, title: str, description: str, video_file_url: 
         " height, storage)"
         " VALUES (:uid, :title, :description, :vurl, :vpid, :turl, :tpid, :duration, :published,"
         " CAST(:status AS processing_status), :mime, :size, :width, :height, :storage)"
-        f" RETURNING {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage",
+        f" RETURNING {VIDEO_COLUMNS}, {_EXTRA}",
         uid=user_id, title=title, description=description, vurl=video_file_url, vpid=video_file_public_id,
         turl=thumbnail_url, tpid=thumbnail_public_id, duration=duration, published=is_published,
         status=processing_status, mime=video_mime, size=video_file_size, width=width, height=height,
@@ -99,8 +101,7 @@ def list_published(*, limit: int, offset: int, sort_by: str, ascending: bool, us
 def get(*, video_id: uuid.UUID, for_update: bool = False) -> dict[str, Any] | None:
     lock = " FOR UPDATE" if for_update else ""
     return db.fetch_one(
-        f"SELECT {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage"
-        f" FROM videos WHERE id = :id{lock}", id=video_id)
+        f"SELECT {VIDEO_COLUMNS}, {_EXTRA} FROM videos WHERE id = :id{lock}", id=video_id)
 
 
 def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> int:
@@ -131,7 +132,7 @@ def update_details(*, video_id: uuid.UUID, changes: dict[str, Any]) -> dict[str,
     assignments = ", ".join(f"{c} = :{c}" for c in columns)  # names from `allowed` only
     return db.fetch_one(
         f"UPDATE videos SET {assignments}, updated_at = now() WHERE id = :id"
-        f" RETURNING {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage",
+        f" RETURNING {VIDEO_COLUMNS}, {_EXTRA}",
         id=video_id, **{c: changes[c] for c in columns},
     )
 
@@ -141,7 +142,7 @@ def toggle_published(*, video_id: uuid.UUID, owner_id: uuid.UUID) -> dict[str, A
     return db.fetch_one(
         "UPDATE videos SET is_published = NOT is_published, updated_at = now()"
         " WHERE id = :id AND user_id = :owner"
-        f" RETURNING {VIDEO_COLUMNS}, processing_error, width, height, video_mime, video_file_size, storage",
+        f" RETURNING {VIDEO_COLUMNS}, {_EXTRA}",
         id=video_id, owner=owner_id,
     )
 
@@ -156,10 +157,32 @@ def set_processing(*, video_id: uuid.UUID, status: str, error: str | None = None
     )
 
 
+def set_stream(*, video_id: uuid.UUID, hls_master_public_id: str, poster_public_id: str) -> None:
+    db.execute("UPDATE videos SET hls_master_public_id = :hls, poster_public_id = :poster WHERE id = :id",
+               id=video_id, hls=hls_master_public_id, poster=poster_public_id)
+
+
+def id_by_public_id(*, public_id: str) -> uuid.UUID | None:
+    return db.fetch_value("SELECT id FROM videos WHERE video_file_public_id = :pid", pid=public_id)
+
+
+def retry_processing(*, video_id: uuid.UUID) -> bool:
+    """FAILED → PROCESSING (the caller queues the work); False when the video had not failed."""
+    return db.execute(
+        "UPDATE videos SET processing_status = 'PROCESSING', processing_error = NULL"
+        " WHERE id = :id AND processing_status = 'FAILED'", id=video_id) == 1
+
+
 def delete(*, video_id: uuid.UUID) -> dict[str, Any] | None:
     """Delete the row (comments, likes, playlist entries and history cascade); return its media ids."""
     return db.fetch_one(
-        "DELETE FROM videos WHERE id = :id RETURNING video_file_public_id, thumbnail_public_id, storage", id=video_id)
+        "DELETE FROM videos WHERE id = :id"
+        " RETURNING id, video_file_public_id, thumbnail_public_id, hls_master_public_id, storage", id=video_id)
+
+
+def visibility_of_stream(*, video_id: str) -> bool | None:
+    """Whether a video with this HLS output is published; None when there is no such video."""
+    return db.fetch_value("SELECT is_published FROM videos WHERE id = CAST(:id AS uuid)", id=video_id)
 
 
 def visibility_of_media(*, public_id: str) -> bool | None:

@@ -64,7 +64,8 @@ class CloudinaryStorage:
         folder, name, _ = self.new_public_id(kind)
         resource_type = FOLDERS[kind][1]
         options = {"resource_type": resource_type, "folder": folder, "public_id": name, "overwrite": False,
-                   "type": "authenticated" if kind in PRIVATE_CAPABLE else "upload"}
+                   "type": "authenticated" if kind in PRIVATE_CAPABLE else "upload",
+                   **(self.eager_options() if kind == "video" else {})}
         try:
             if resource_type == "video":
                 # Chunked: a 100 MB file goes up in 20 MB pieces, never read whole into memory.
@@ -95,6 +96,24 @@ class CloudinaryStorage:
                                                  sign_url=delivery == "authenticated", secure=True)
         return url
 
+    def hls_url(self, master_public_id: str, *, private: bool) -> str:
+        """Cloudinary's adaptive stream of a video (eager sp_auto HLS), as a signed HTTPS URL."""
+        url, _ = cloudinary.utils.cloudinary_url(master_public_id, resource_type="video", type="authenticated",
+                                                 streaming_profile="auto", format="m3u8", sign_url=True, secure=True)
+        return url
+
+    def poster_url(self, poster_public_id: str, *, private: bool) -> str:
+        url, _ = cloudinary.utils.cloudinary_url(poster_public_id, resource_type="video", type="authenticated",
+                                                 start_offset="auto", format="jpg", sign_url=True, secure=True)
+        return url
+
+    def eager_options(self) -> dict[str, Any]:
+        """Ask Cloudinary to make the HLS ladder itself and to call our webhook when it is done."""
+        from shared.settings import get_settings
+
+        return {"eager": "sp_auto/m3u8", "eager_async": True,
+                "notification_url": f"{get_settings().public_url}/api/v2/webhooks/cloudinary"}
+
     def delete(self, public_id: str, *, resource_type: str) -> None:
         try:
             result = cloudinary.uploader.destroy(public_id, resource_type=resource_type, invalidate=True,
@@ -111,7 +130,10 @@ class CloudinaryStorage:
         folder, name, public_id = self.new_public_id(kind)
         resource_type = FOLDERS[kind][1]
         params: dict[str, Any] = {"timestamp": int(time.time()), "folder": folder, "public_id": name,
-                                  "type": "authenticated" if kind in PRIVATE_CAPABLE else "upload"}
+                                  "type": "authenticated" if kind in PRIVATE_CAPABLE else "upload",
+                                  **(self.eager_options() if kind == "video" else {})}
+        # Every field as the exact string the client will post back (a form has no booleans).
+        params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
         params["signature"] = cloudinary.utils.api_sign_request(params, self.config["api_secret"])
         params["api_key"] = self.config["api_key"]
         prefix = self.config.get("upload_prefix") or "https://api.cloudinary.com"

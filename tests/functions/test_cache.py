@@ -137,7 +137,7 @@ def test_processing_status_changes_are_visible_at_once(client, make_user, auth):
                         headers={**auth(owner), **form_headers}).json_body["data"]["video"]
     assert _detail(client, auth(owner), video).json_body["data"]["processingStatus"] == "PROCESSING"
 
-    jobs.run_pending(kinds=["process_video"])
+    jobs.run_pending()
 
     assert _detail(client, auth(owner), video).json_body["data"]["processingStatus"] != "PROCESSING"
 

@@ -425,17 +425,18 @@ def test_a_storage_failure_on_delete_is_recorded_and_retried(client, make_user, 
 
     monkeypatch.setattr(LocalStorage, "delete", unavailable)
     assert client.delete(f"/api/v2/videos/{video['id']}", headers=headers).status_code == 200
-    pending = db.fetch_all("SELECT status, last_error FROM jobs WHERE kind = 'delete_media'")
-    assert [p["status"] for p in pending] == ["pending", "pending"]
+    pending = db.fetch_all("SELECT status, last_error, payload FROM jobs WHERE kind = 'delete_media'")
+    assert sorted(p["payload"]["resource_type"] for p in pending) == ["hls", "image", "video"]
+    assert [p["status"] for p in pending] == ["pending"] * 3
     assert all("storage down" in p["last_error"] for p in pending)
-    assert len(media_files()) == 2
+    assert len(media_files()) > 2  # the upload, the thumbnail and the HLS output are all still there
 
     monkeypatch.setattr(LocalStorage, "delete", real_delete)
     db.execute("UPDATE jobs SET run_after = now()")
     jobs.run_pending()
 
     assert media_files() == []
-    assert db.fetch_value("SELECT count(*) FROM jobs WHERE kind = 'delete_media' AND status = 'done'") == 2
+    assert db.fetch_value("SELECT count(*) FROM jobs WHERE kind = 'delete_media' AND status = 'done'") == 3
 
 
 def test_only_the_owner_may_delete(client, make_user, auth, video_of):
