@@ -3,18 +3,20 @@
 from chalice import Chalice
 
 from functions import (
-                       comments,
-                       dashboard,
-                       fallback,
-                       healthcheck,
-                       likes,
-                       media,
-                       playlists,
-                       subscriptions,
-                       tweets,
-                       uploads,
-                       users,
-                       videos,
+    comments,
+    dashboard,
+    fallback,
+    healthcheck,
+    jobs,
+    likes,
+    media,
+    playlists,
+    subscriptions,
+    tweets,
+    uploads,
+    users,
+    videos,
+    webhooks,
 )
 from shared import middleware
 from shared.logs import configure_logging
@@ -37,6 +39,8 @@ app.register_blueprint(subscriptions.bp, url_prefix="/api/v2/subscriptions")
 app.register_blueprint(playlists.bp, url_prefix="/api/v2/playlist")
 app.register_blueprint(dashboard.bp, url_prefix="/api/v2/dashboard")
 app.register_blueprint(media.bp, url_prefix="/api/v2/media")
+app.register_blueprint(webhooks.bp, url_prefix="/api/v2/webhooks")
+app.register_blueprint(jobs.bp)  # SQS consumer and schedule (serverless); the one-box server runs jobs in-process
 app.register_blueprint(fallback.bp)  # last: JSON 404 for whatever no route above claims
 
 app.register_middleware(middleware.handle, "http")

@@ -47,7 +47,7 @@ def _serve_hls(path: str) -> Response:
     if file.suffix == ".m3u8" and query:
         lines = [line if not line.strip() or line.startswith("#") else f"{line}?{query}"
                  for line in file.read_text().splitlines()]
-        return Response(body="\n".join(lines) + "\n", status_code=200,
+        return Response(body=("\n".join(lines) + "\n").encode(), status_code=200,
                         headers={"Content-Type": content_type, "Cache-Control": "private, no-store"})
     cache = "public, max-age=60" if file.suffix == ".m3u8" else None
     return serve_file(request, file, content_type, cache_control=cache if published else "private, max-age=300")

@@ -99,11 +99,17 @@ def app() -> Any:
 
 
 @pytest.fixture
-def client(app: Any) -> Iterator[Any]:
+def chalice_client(app: Any) -> Iterator[Any]:
+    """Chalice's test client: .http for routes, .lambda_ and .events for event handlers."""
     from chalice.test import Client
 
     with Client(app, stage_name="test", project_dir=str(PROJECT_DIR)) as c:
-        yield c.http
+        yield c
+
+
+@pytest.fixture
+def client(chalice_client: Any) -> Any:
+    return chalice_client.http
 
 
 # ------------------------------------------------------------------------------ media fixtures

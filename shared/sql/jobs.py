@@ -38,7 +38,7 @@ def claim(*, job_id: uuid.UUID | None = None, kinds: list[str] | None = None, ex
             "   AND (CAST(:exclude AS text[]) IS NULL OR kind <> ALL(CAST(:exclude AS text[])))"
             "   AND (NOT :exclusive OR NOT EXISTS (SELECT 1 FROM jobs r WHERE r.kind = ANY(CAST(:kinds AS text[]))"
             "        AND r.status = 'running' AND r.updated_at >= now() - make_interval(secs => :lease)))"
-            "   ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            "   ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
             " RETURNING id, kind, payload, attempts, max_attempts",
             lease=LEASE_SECONDS, job_id=job_id, kinds=kinds, exclude=exclude, exclusive=exclusive,
         )

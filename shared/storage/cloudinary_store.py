@@ -107,6 +107,13 @@ class CloudinaryStorage:
                                                  start_offset="auto", format="jpg", sign_url=True, secure=True)
         return url
 
+    def verify_notification(self, body: str, timestamp: str, signature: str, valid_for: int) -> bool:
+        """Cloudinary's webhook signature: SHA-1 over the raw body, the timestamp and our secret; fresh only."""
+        if not timestamp.isdigit() or not signature:
+            return False
+        return bool(cloudinary.utils.verify_notification_signature(body, int(timestamp), signature,
+                                                                   valid_for=valid_for))
+
     def eager_options(self) -> dict[str, Any]:
         """Ask Cloudinary to make the HLS ladder itself and to call our webhook when it is done."""
         from shared.settings import get_settings

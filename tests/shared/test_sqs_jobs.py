@@ -1,0 +1,88 @@
+"""Serverless jobs: enqueueing sends an SQS message after commit; the Chalice on_sqs_message handler runs the job.
+SQS is moto in server mode (a real HTTP endpoint), the handler is invoked through Chalice's test client."""
+
+import json
+import socket
+
+import pytest
+
+from shared import db
+from shared.settings import reset_settings
+from tests.conftest import jpeg_bytes, multipart, video_bytes
+
+
+@pytest.fixture
+def sqs(monkeypatch):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from shared import aws
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("sqs", endpoint_url=endpoint)
+    queue_url = client.create_queue(QueueName="viztube-jobs")["QueueUrl"]
+    monkeypatch.setenv("JOBS_QUEUE_URL", queue_url)
+    reset_settings()
+    aws._client.cache_clear()
+    yield client, queue_url
+    aws._client.cache_clear()
+    server.stop()
+
+
+def _drain(client, queue_url):
+    messages = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    for message in messages:
+        client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return [m["Body"] for m in messages]
+
+
+def test_jobs_travel_through_sqs_to_the_chalice_handler(chalice_client, make_user, auth, sqs):
+    sqs_client, queue_url = sqs
+    headers = auth(make_user())
+    body, form_headers = multipart({"title": "sqs"}, {"videoFile": ("v.mp4", video_bytes("mp4"), "video/mp4"),
+                                                      "thumbnail": ("t.jpg", jpeg_bytes(), "image/jpeg")})
+    video = chalice_client.http.post("/api/v2/videos", body=body,
+                                     headers={**headers, **form_headers}).json_body["data"]["video"]
+
+    handled = 0
+    for _ in range(5):  # probe → transcode: each job's commit sends the next message
+        bodies = _drain(sqs_client, queue_url)
+        if not bodies:
+            break
+        event = chalice_client.events.generate_sqs_event(message_bodies=bodies, queue_name="viztube-jobs")
+        chalice_client.lambda_.invoke("run_queued_jobs", event)
+        handled += len(bodies)
+
+    assert handled == 2
+    status = db.fetch_value("SELECT processing_status::text FROM videos WHERE id = :id", id=video["id"])
+    assert status == "COMPLETED"
+    assert db.fetch_value("SELECT count(*) FROM jobs WHERE status <> 'done'") == 0
+
+
+def test_a_message_is_sent_only_when_the_transaction_commits(sqs):
+    from shared import jobs
+
+    sqs_client, queue_url = sqs
+    with pytest.raises(RuntimeError), db.transaction():
+        jobs.enqueue("delete_media", {"public_id": "x", "resource_type": "image", "storage": "local"})
+        raise RuntimeError("rolled back")
+
+    assert _drain(sqs_client, queue_url) == []
+    with db.transaction():
+        job_id = jobs.enqueue("delete_media", {"public_id": "x", "resource_type": "image", "storage": "local"})
+    assert [json.loads(b)["jobId"] for b in _drain(sqs_client, queue_url)] == [str(job_id)]
+
+
+def test_a_foreign_message_is_dropped(chalice_client, sqs):
+    event = chalice_client.events.generate_sqs_event(message_bodies=["not json", '{"other": 1}'],
+                                                     queue_name="viztube-jobs")
+
+    chalice_client.lambda_.invoke("run_queued_jobs", event)
