@@ -174,7 +174,8 @@ def main() -> int:
     seed(scale, password_hash=bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode(), log=False)
     print(f"seeded in {time.monotonic() - started:.1f}s", flush=True)
     ids = {
-        "videos": [str(r["id"]) for r in db.fetch_all("SELECT id FROM videos WHERE is_published ORDER BY random() LIMIT 500")],
+        "videos": [str(r["id"]) for r in db.fetch_all(
+            "SELECT id FROM videos WHERE is_published ORDER BY random() LIMIT 500")],
         "commented": [str(r["video_id"]) for r in db.fetch_all(
             "SELECT video_id FROM comments c JOIN videos v ON v.id = c.video_id WHERE v.is_published"
             " GROUP BY video_id ORDER BY random() LIMIT 200")],
