@@ -121,6 +121,7 @@ class Settings:
     feed_cache_ttl_seconds: int
     jobs_queue_url: str | None
     hls_enabled: bool
+    max_processing_queue: int
     aws_endpoint_url: str | None
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -252,6 +253,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         feed_cache_ttl_seconds=_duration(env.get("FEED_CACHE_TTL", "10s"), "FEED_CACHE_TTL"),
         jobs_queue_url=env.get("JOBS_QUEUE_URL") or None,
         hls_enabled=env.get("HLS", "on").strip().lower() not in ("off", "0", "false", "no"),
+        max_processing_queue=_positive_int(env, "MAX_PROCESSING_QUEUE", 50),
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         extra={k: v for k, v in env.items() if k == "AWS_LAMBDA_FUNCTION_NAME"},
     )

@@ -13,6 +13,7 @@ from shared.media_types import VIDEO_TYPES
 from shared.schemas.videos import VideoOut, VideoWithOwner
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
+from shared.sql import jobs as jobs_sql
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
 from shared.storage import StoredFile, get_storage
@@ -84,9 +85,19 @@ def check_video_file(upload: UploadedFile) -> tuple[str, VideoFacts]:
 
 # ------------------------------------------------------------------------------------ publish
 
+PROCESSING_KINDS = ["process_video", "transcode_hls"]
+
+
+def ensure_processing_capacity() -> None:
+    """Backpressure: a box that transcodes one video at a time refuses new videos while its queue is full."""
+    if jobs_sql.waiting(kinds=PROCESSING_KINDS) >= get_settings().max_processing_queue:
+        raise errors.ServiceUnavailable("Too many videos are waiting to be processed; please try again later",
+                                        headers={"Retry-After": "60"})
+
 
 def publish(user: CurrentUser, *, title: str, description: str, video: UploadedFile,
             thumbnail: UploadedFile) -> dict[str, Any]:
+    ensure_processing_capacity()
     mime, facts = check_video_file(video)
     thumb_mime = check_image(thumbnail)
     storage = get_storage()
@@ -113,6 +124,7 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
 def register_uploads(user: CurrentUser, *, title: str, description: str, video_upload_id: uuid.UUID,
                      thumbnail_upload_id: uuid.UUID) -> dict[str, Any]:
     """Publish a video whose bytes arrived by direct upload; facts are read from storage, not the client."""
+    ensure_processing_capacity()
     try:
         return _register_in_transaction(user, title, description, video_upload_id, thumbnail_upload_id)
     except _RejectedUpload as rejected:

@@ -68,6 +68,12 @@ def get(*, job_id: uuid.UUID) -> dict[str, Any] | None:
     return db.fetch_one("SELECT id, kind, payload, status, attempts, last_error FROM jobs WHERE id = :id", id=job_id)
 
 
+def waiting(*, kinds: list[str]) -> int:
+    """Jobs of these kinds not finished yet (pending or running)."""
+    return db.fetch_value("SELECT count(*) FROM jobs WHERE status IN ('pending', 'running') AND kind = ANY(:kinds)",
+                          kinds=kinds)
+
+
 def depth() -> dict[str, int]:
     rows = db.fetch_all("SELECT status, count(*) AS n FROM jobs WHERE status IN ('pending', 'running') GROUP BY status")
     return {r["status"]: r["n"] for r in rows}

@@ -481,3 +481,20 @@ def test_concurrent_toggles_never_lose_an_update(make_user, auth, video_of):
         t.join()
 
     assert db.fetch_value("SELECT is_published FROM videos") is True  # ten flips from true
+
+
+def test_a_full_processing_queue_refuses_new_videos_before_storing_anything(make_user, auth, publish, monkeypatch):
+    monkeypatch.setenv("MAX_PROCESSING_QUEUE", "2")
+    reset_settings()
+    headers = auth(make_user())
+    assert publish(headers).status_code == 200
+    assert publish(headers).status_code == 200
+    stored = len(media_files())
+
+    refused = publish(headers)
+
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "60"
+    assert len(media_files()) == stored and _rows() == 2
+    jobs.run_pending()
+    assert publish(headers).status_code == 200  # the queue drained
