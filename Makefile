@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-server.txt requirements-dev.txt
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test migrate local package bench-upload clean redis-server
+.PHONY: run test migrate local package bench bench-upload clean redis-server wrk
 
 $(STAMP): $(REQS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ local: $(STAMP)  ## chalice's own development server
 package: $(STAMP)  ## the Lambda package + SAM template into build/package
 	find functions shared -name __pycache__ -type d -prune -exec rm -rf {} +
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/package
+
+bench: $(STAMP) wrk  ## seed a dataset, serve it as the one-box profile does, drive it with wrk, print a table
+	$(BIN)/python -m infra.bench.http_bench $(BENCH_ARGS)
+
+wrk:  # the load generator, Debian's package, installed when missing
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 bench-upload: $(STAMP)  ## server memory while 100 MB videos upload (1 and 4 at once)
 	$(BIN)/python -m infra.bench.upload_memory

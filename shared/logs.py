@@ -10,6 +10,17 @@ import time
 from shared.http import request_id_var
 
 _configured = False
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: object, **kwargs: object) -> logging.LogRecord:
+    """Every record carries the id of the request it was logged in, taken when it is created."""
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_with_request_id)
 
 
 class JsonFormatter(logging.Formatter):
@@ -18,7 +29,7 @@ class JsonFormatter(logging.Formatter):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "requestId": request_id_var.get(),
+            "requestId": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
         for key in ("method", "path", "status", "durationMs"):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from chalice import Response
 from chalice.app import Request
 
-from shared import cors, errors, ratelimit
+from shared import cors, errors, metrics, ratelimit
 from shared.http import client_ip, error_response, request_id_var
 
 log = logging.getLogger("viztube.http")
@@ -61,9 +61,10 @@ def handle(event: Request, get_response: Callable[[Request], Response]) -> Respo
         response.headers["X-Request-Id"] = request_id
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.update(cors.response_headers(event.headers.get("origin")))
+        elapsed = time.perf_counter() - started
+        metrics.observe(event.method, event.path, response.status_code, elapsed)
         log.info("request", extra={"method": event.method, "path": (event.context or {}).get("path", event.path),
-                                   "status": response.status_code,
-                                   "durationMs": round((time.perf_counter() - started) * 1000, 2)})
+                                   "status": response.status_code, "durationMs": round(elapsed * 1000, 2)})
         return response
     finally:
         request_id_var.reset(token)
