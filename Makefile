@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-server.txt requirements-dev.txt
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test migrate local package bench bench-upload clean redis-server wrk
+.PHONY: run test migrate local package bench bench-upload clean redis-server nginx wrk
 
 $(STAMP): $(REQS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): $(REQS)
 run: $(STAMP)  ## serve the API on HOST:PORT (default 127.0.0.1:8000) the production way
 	$(BIN)/python -m infra.serve
 
-test: $(STAMP) redis-server  ## the whole suite against a real (embedded) PostgreSQL and a real redis-server
+test: $(STAMP) redis-server nginx  ## the whole suite against a real (embedded) PostgreSQL and a real redis-server
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 redis-server:  # the Redis paths are tested against Debian's redis-server, installed when missing
@@ -38,6 +38,10 @@ package: $(STAMP)  ## the Lambda package + SAM template into build/package
 
 bench: $(STAMP) wrk  ## seed a dataset, serve it as the one-box profile does, drive it with wrk, print a table
 	$(BIN)/python -m infra.bench.http_bench $(BENCH_ARGS)
+
+nginx:  # `nginx -t` checks the one-box site: Debian's nginx, installed when missing
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light >/dev/null; }
 
 wrk:  # the load generator, Debian's package, installed when missing
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
