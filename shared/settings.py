@@ -167,13 +167,45 @@ def _persisted_secrets(home: Path) -> dict[str, str]:
     return data
 
 
+def _secrets_from_aws(env: dict[str, str]) -> dict[str, str]:
+    """Secrets kept in AWS, fetched when settings are built (once per process / Lambda container):
+    SECRETS_SSM_PATH (every SecureString under a path, named by its last segment) and/or SECRETS_ARN
+    (a Secrets Manager secret holding a JSON object of NAME: value)."""
+    path, arn = env.get("SECRETS_SSM_PATH"), env.get("SECRETS_ARN")
+    if not path and not arn:
+        return {}
+    import boto3  # in the Lambda runtime; pinned for the one-box server
+
+    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    found: dict[str, str] = {}
+    try:
+        if path:
+            ssm = boto3.client("ssm", endpoint_url=endpoint)
+            for page in ssm.get_paginator("get_parameters_by_path").paginate(
+                    Path=path, Recursive=True, WithDecryption=True):
+                for parameter in page["Parameters"]:
+                    found[parameter["Name"].rsplit("/", 1)[-1]] = parameter["Value"]
+        if arn:
+            secret = boto3.client("secretsmanager", endpoint_url=endpoint).get_secret_value(SecretId=arn)
+            values = json.loads(secret["SecretString"])
+            if not isinstance(values, dict):
+                raise SettingsError("SECRETS_ARN must hold a JSON object of NAME: value")
+            found.update({str(k): str(v) for k, v in values.items()})
+    except SettingsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any AWS failure: refuse to start with a clear reason
+        raise SettingsError(f"could not read secrets from AWS: {exc}") from exc
+    return found
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from the process environment, with a `.env` file (project dir or cwd) underneath."""
+    """Build Settings from the process environment, over a `.env` file (project dir or cwd), under AWS secrets."""
     env: dict[str, str] = {}
     for candidate in (PROJECT_DIR / ".env", Path.cwd() / ".env"):
         if candidate.is_file():
             env.update({k: v for k, v in dotenv_values(candidate).items() if v is not None})
     env.update(os.environ if environ is None else environ)
+    env.update({k: v for k, v in _secrets_from_aws(env).items() if not env.get(k)})
 
     stage = env.get("VIZTUBE_STAGE", "dev")
     if stage not in STAGES:
