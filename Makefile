@@ -34,7 +34,8 @@ local: $(STAMP)  ## chalice's own development server
 
 package: $(STAMP)  ## the Lambda package + SAM template into build/package
 	find functions shared -name __pycache__ -type d -prune -exec rm -rf {} +
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod \
+	  --template-format yaml --merge-template infra/sam/resources.yaml build/package
 
 bench: $(STAMP) wrk  ## seed a dataset, serve it as the one-box profile does, drive it with wrk, print a table
 	$(BIN)/python -m infra.bench.http_bench $(BENCH_ARGS)

@@ -1,10 +1,13 @@
 """`chalice package` produces a Lambda zip that holds functions/ and shared/ and imports on its own."""
 
+import json
 import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import yaml
 
 from tests.conftest import PROJECT_DIR
 
@@ -16,7 +19,8 @@ def test_chalice_package_contains_functions_shared_and_dependencies(tmp_path):
         env.pop(name, None)
     chalice = Path(sys.executable).with_name("chalice")
 
-    result = subprocess.run([str(chalice), "package", "--stage", "prod", str(out)], cwd=PROJECT_DIR, env=env,
+    result = subprocess.run([str(chalice), "package", "--stage", "prod", "--template-format", "yaml", "--merge-template",
+                             "infra/sam/resources.yaml", str(out)], cwd=PROJECT_DIR, env=env,
                             capture_output=True, text=True, timeout=600)
 
     assert result.returncode == 0, result.stderr
@@ -35,3 +39,11 @@ def test_chalice_package_contains_functions_shared_and_dependencies(tmp_path):
         capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"], "VIZTUBE_STAGE": "prod"})
     assert check.returncode == 0, check.stderr
     assert int(check.stdout.strip()) > 10
+
+    template = yaml.safe_load((out / "sam.yaml").read_text())
+    resources = template["Resources"]
+    assert resources["JobsQueue"]["Type"] == "AWS::SQS::Queue"
+    sqs_events = [e for e in resources["RunQueuedJobs"]["Properties"]["Events"].values() if e["Type"] == "SQS"]
+    assert sqs_events and "viztube-jobs" in json.dumps(sqs_events[0])
+    assert any(e["Type"] == "Schedule" for e in resources["SweepJobs"]["Properties"]["Events"].values())
+    assert resources["APIHandler"]["Properties"]["Environment"]["Variables"]["SECRETS_SSM_PATH"] == {"Ref": "SecretsPath"}
