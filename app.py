@@ -5,6 +5,7 @@ from chalice import Chalice
 from functions import (
     comments,
     dashboard,
+    docs,
     fallback,
     healthcheck,
     jobs,
@@ -41,6 +42,7 @@ app.register_blueprint(playlists.bp, url_prefix="/api/v2/playlist")
 app.register_blueprint(dashboard.bp, url_prefix="/api/v2/dashboard")
 app.register_blueprint(media.bp, url_prefix="/api/v2/media")
 app.register_blueprint(webhooks.bp, url_prefix="/api/v2/webhooks")
+app.register_blueprint(docs.bp, url_prefix="/api/v2")
 app.register_blueprint(metrics.bp)
 app.register_blueprint(jobs.bp)  # SQS consumer and schedule (serverless); the one-box server runs jobs in-process
 app.register_blueprint(fallback.bp)  # last: JSON 404 for whatever no route above claims
