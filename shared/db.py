@@ -1,8 +1,8 @@
 """The database: a pg8000 connection pool, transactions, and database errors mapped once to API errors.
 
-Every statement runs inside `transaction()`. A transaction opened while another is active on the same
-thread joins it, so `shared.sql` functions compose inside a service's transaction. No other module
-imports pg8000.
+A statement outside `transaction()` runs on its own (autocommit: one round trip); inside, it joins the
+transaction open on this thread, so `shared.sql` functions compose inside a service's transaction. No other
+module imports pg8000.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,13 +87,32 @@ def parse_database_url(url: str) -> ConnectionParams:
     )
 
 
-def _ping(conn: Any) -> None:
-    """Liveness check outside any transaction, so each unit of work starts with a fresh one."""
+PING_AFTER_IDLE_SECONDS = 10.0  # a connection used more recently than this is not pinged when checked out
+
+
+def _connect(params: ConnectionParams) -> Any:
+    """A pg8000 connection in autocommit mode: single statements cost one round trip; transactions say BEGIN."""
+    conn = pg8000.dbapi.connect(**params.connect_kwargs())
     conn.autocommit = True
-    try:
-        conn.cursor().execute("SELECT 1")
-    finally:
-        conn.autocommit = False
+    return conn
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """Which failures mean the connection is gone (DBUtils then reconnects, and retries a statement that was not
+    inside a transaction); other database errors (a unique violation, say) are the caller's to handle."""
+    if isinstance(exc, (pg8000.dbapi.InterfaceError, OSError)):  # pg8000 lets a reset socket's error through
+        return True
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    code = info.get("C", "")
+    return code.startswith("08") or code in ("57P01", "57P02", "57P03")
+
+
+def _ping(conn: Any) -> None:
+    """Liveness check on checkout, for connections that sat idle (a recently used one is almost surely alive,
+    and if not, its first statement fails before anything ran and DBUtils retries it on a new connection)."""
+    if time.monotonic() - getattr(conn, "viztube_used", 0.0) < PING_AFTER_IDLE_SECONDS:
+        return
+    conn.cursor().execute("SELECT 1")
 
 
 _pool: PooledDB | None = None
@@ -119,15 +139,16 @@ def _get_pool() -> PooledDB:
                 params = parse_database_url(database_url())
                 size = get_settings().db_pool_size
                 _pool = PooledDB(
-                    pg8000.dbapi,
+                    lambda: _connect(params),
+                    failures=(pg8000.dbapi.InterfaceError, pg8000.dbapi.DatabaseError, OSError),
+                    isfatal=_connection_lost,
                     mincached=0,
                     maxcached=size,
                     maxconnections=size,
                     blocking=True,  # a request waits for a free connection instead of failing
                     ping=(1, _ping),  # checked when taken from the pool: a dropped connection is replaced
                     setsession=["SET TIME ZONE 'UTC'", "SET statement_timeout = '30s'"],
-                    reset=True,
-                    **params.connect_kwargs(),
+                    reset=False,  # transactions end in COMMIT or ROLLBACK here; nothing to reset on return
                 )
     if created and get_settings().stage == "dev" and not get_settings().database_url:
         # `chalice local` on the embedded database: bring the schema up to date on first use.
@@ -185,6 +206,24 @@ class Tx:
         return self._run(sql, params).rowcount
 
 
+def _checkout() -> Any:
+    try:
+        return _get_pool().connection()
+    except TooManyConnections as exc:
+        raise errors.ServiceUnavailable("Database busy") from exc
+    except (pg8000.dbapi.Error, pg8000.dbapi.InterfaceError, OSError) as exc:
+        log.error("database connection failed: %s", exc)
+        raise errors.ServiceUnavailable("Database unavailable") from exc
+
+
+def _release(conn: Any) -> None:
+    try:
+        conn._con._con.viztube_used = time.monotonic()  # the pg8000 connection under DBUtils' wrappers
+    except AttributeError:
+        pass
+    conn.close()  # back to the pool
+
+
 @contextmanager
 def transaction() -> Iterator[Tx]:
     """Open a transaction (or join the one already open on this thread); commit on success, roll back on error."""
@@ -192,18 +231,19 @@ def transaction() -> Iterator[Tx]:
     if current is not None:
         yield current
         return
-    try:
-        conn = _get_pool().connection()
-    except TooManyConnections as exc:
-        raise errors.ServiceUnavailable("Database busy") from exc
-    except (pg8000.dbapi.Error, pg8000.dbapi.InterfaceError, OSError) as exc:
-        log.error("database connection failed: %s", exc)
-        raise errors.ServiceUnavailable("Database unavailable") from exc
+    conn = _checkout()
     tx = Tx(conn.cursor())
+    try:
+        # BEGIN is the first statement: if the pooled connection died meanwhile, DBUtils reconnects and
+        # retries it, nothing having run yet. begin() then tells DBUtils never to retry a later statement.
+        tx.execute("BEGIN")
+    except BaseException:
+        _release(conn)
+        raise
+    conn.begin()
     _local.tx = tx
     committed = False
     try:
-        conn.begin()  # marks the transaction for DBUtils: no silent retry on another connection mid-way
         yield tx
         conn.commit()
         committed = True
@@ -215,13 +255,27 @@ def transaction() -> Iterator[Tx]:
         raise
     finally:
         _local.tx = None
-        conn.close()  # back to the pool
+        _release(conn)
     if committed:
         for callback in tx.after_commit:
             try:
                 callback()
             except Exception:  # noqa: BLE001 - the write is durable; a failed follow-up is logged, not raised
                 log.warning("after-commit callback failed", exc_info=True)
+
+
+@contextmanager
+def _statement() -> Iterator[Tx]:
+    """One statement on its own (autocommit, one round trip), or inside the thread's open transaction."""
+    current: Tx | None = getattr(_local, "tx", None)
+    if current is not None:
+        yield current
+        return
+    conn = _checkout()
+    try:
+        yield Tx(conn.cursor())
+    finally:
+        _release(conn)
 
 
 def on_commit(callback: Callable[[], None]) -> None:
@@ -238,22 +292,22 @@ def in_transaction() -> bool:
 
 
 def fetch_all(sql: str, **params: Any) -> list[dict[str, Any]]:
-    with transaction() as tx:
+    with _statement() as tx:
         return tx.fetch_all(sql, **params)
 
 
 def fetch_one(sql: str, **params: Any) -> dict[str, Any] | None:
-    with transaction() as tx:
+    with _statement() as tx:
         return tx.fetch_one(sql, **params)
 
 
 def fetch_value(sql: str, **params: Any) -> Any:
-    with transaction() as tx:
+    with _statement() as tx:
         return tx.fetch_value(sql, **params)
 
 
 def execute(sql: str, **params: Any) -> int:
-    with transaction() as tx:
+    with _statement() as tx:
         return tx.execute(sql, **params)
 
 
