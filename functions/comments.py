@@ -8,7 +8,7 @@ from shared import errors
 from shared.auth import require_user
 from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
 from shared.schemas.social import MAX_COMMENT, CommentOut, CommentWithUser, content_of
-from shared.services.videos import visible_video
+from shared.services.videos import visible_video_id
 from shared.sql import comments as comments_sql
 
 bp = Blueprint(__name__)
@@ -29,9 +29,9 @@ def _visible_comment(comment_id: str, user_id) -> dict:  # noqa: ANN001
 def list_comments(video_id: str) -> Response:
     request = bp.current_request
     user = require_user(request)
-    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
+    vid = visible_video_id(parse_uuid(video_id, "Invalid video ID"), user)
     page, limit = page_params(request)
-    rows = comments_sql.list_for_video(video_id=video["id"], limit=limit, offset=(page - 1) * limit)
+    rows = comments_sql.list_for_video(video_id=vid, limit=limit, offset=(page - 1) * limit)
     data = [CommentWithUser.model_validate({**r, "user": {"username": r["owner_username"],
                                                           "fullname": r["owner_fullname"],
                                                           "avatar": r["owner_avatar"]}}).dump() for r in rows]
@@ -42,8 +42,8 @@ def list_comments(video_id: str) -> Response:
 def add_comment(video_id: str) -> Response:
     user = require_user(bp.current_request)
     content = _content("Comment cannot be empty")
-    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
-    row = comments_sql.insert(video_id=video["id"], user_id=user.id, content=content)
+    vid = visible_video_id(parse_uuid(video_id, "Invalid video ID"), user)
+    row = comments_sql.insert(video_id=vid, user_id=user.id, content=content)
     return ok(CommentOut.model_validate(row).dump(), "Comment added successfully", status=201)
 
 

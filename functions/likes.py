@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 from shared import errors
 from shared.auth import CurrentUser, require_user
 from shared.http import BODY_TYPES, ok, page_params, parse_uuid
-from shared.services.videos import present_with_owner, visible_video
+from shared.services.videos import present_with_owner, visible_video_id
 from shared.sql import comments as comments_sql
 from shared.sql import likes as likes_sql
 from shared.sql import tweets as tweets_sql
@@ -26,8 +26,7 @@ def _toggle(user: CurrentUser, target: str, target_id) -> Response:  # noqa: ANN
 @bp.route("/toggle/v/{video_id}", methods=["POST"], content_types=BODY_TYPES)
 def toggle_video_like(video_id: str) -> Response:
     user = require_user(bp.current_request)
-    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
-    return _toggle(user, "video", video["id"])
+    return _toggle(user, "video", visible_video_id(parse_uuid(video_id, "Invalid video ID"), user))
 
 
 @bp.route("/toggle/c/{comment_id}", methods=["POST"], content_types=BODY_TYPES)

@@ -16,7 +16,7 @@ from shared.schemas.social import (
     PlaylistOut,
     PlaylistSummary,
 )
-from shared.services.videos import present_with_owner, visible_video
+from shared.services.videos import present_with_owner, visible_video_id
 from shared.sql import playlists as playlists_sql
 from shared.sql import users as users_sql
 
@@ -104,9 +104,9 @@ def delete_playlist(playlist_id: str) -> Response:
 def add_video_to_playlist(playlist_id: str, video_id: str) -> Response:
     user = require_user(bp.current_request)
     playlist = _own_playlist(playlist_id, user, "You are not authorized to edit this playlist")
-    video = visible_video(parse_uuid(video_id, "Invalid video ID"), user)
+    video_uuid = visible_video_id(parse_uuid(video_id, "Invalid video ID"), user)
     try:
-        row = playlists_sql.add_video(playlist_id=playlist["id"], video_id=video["id"])
+        row = playlists_sql.add_video(playlist_id=playlist["id"], video_id=video_uuid)
     except errors.Conflict:
         raise errors.Conflict("Video already in playlist") from None
     return ok(PlaylistOut.model_validate(row).dump(), "Video added to playlist")

@@ -110,8 +110,7 @@ def publish_video() -> Response:
 def get_video(video_id: str) -> Response:
     user = require_user(bp.current_request)
     vid = _video_id(video_id)
-    # Published videos come from the cache; an unpublished one (signed URLs, owner only) never does.
-    video = cache.read_through(f"video:{vid}", lambda: _presentable(vid), keep=lambda v: bool(v and v["isPublished"]))
+    video = videos.cached_video(vid)
     if not video or (not video["isPublished"] and video["userId"] != str(user.id)):
         raise errors.NotFound("Video not found")
     owner = cache.read_through(f"channel:{video['userId']}", lambda: users_sql.channel_stats(user_id=video["userId"]))
@@ -119,11 +118,6 @@ def get_video(video_id: str) -> Response:
     data = {**video, "views": views, "user": {"fullname": owner["fullname"], "username": owner["username"],
                                               "avatar": owner["avatar"], "subscribersCount": owner["subscriber_count"]}}
     return ok(data, "Video fetched successfully")
-
-
-def _presentable(vid):  # noqa: ANN001, ANN202
-    row = videos_sql.get(video_id=vid)
-    return videos.present(row) if row else None
 
 
 @bp.route("/{video_id}", methods=["PATCH"], content_types=BODY_OR_FORM)

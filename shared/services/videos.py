@@ -62,6 +62,25 @@ def visible_video(video_id: uuid.UUID, viewer: CurrentUser) -> dict[str, Any]:
     return row
 
 
+def visible_video_id(video_id: uuid.UUID, viewer: CurrentUser) -> uuid.UUID:
+    """Just "may this viewer see this video?" (comments, likes, playlists): answered from the cached video entry
+    that every video write invalidates; 404 as `visible_video`."""
+    video = cached_video(video_id)
+    if not video or (not video["isPublished"] and video["userId"] != str(viewer.id)):
+        raise errors.NotFound("Video not found")
+    return video_id
+
+
+def cached_video(video_id: uuid.UUID) -> dict[str, Any] | None:
+    """The video as the API shows it; published ones come from the cache (an unpublished one never does:
+    its URLs are signed for its owner)."""
+    def load() -> dict[str, Any] | None:
+        row = videos_sql.get(video_id=video_id)
+        return present(row) if row else None
+
+    return cache.read_through(f"video:{video_id}", load, keep=lambda v: bool(v and v["isPublished"]))
+
+
 def owned_video(video_id: uuid.UUID, user: CurrentUser, message: str) -> dict[str, Any]:
     row = visible_video(video_id, user)
     if row["user_id"] != user.id:
