@@ -226,6 +226,26 @@ def store_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto in server mode (a real HTTP endpoint for boto3), with dummy credentials; yields its URL."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
 def fake_cloudinary(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """STORAGE=cloudinary, with the real SDK pointed at a local fake Cloudinary API."""
     from tests.fakes.cloudinary_server import FakeCloudinary

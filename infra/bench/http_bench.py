@@ -15,17 +15,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import requests
+
+from infra.bench.common import RssPeak, free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PASSWORD = "Passw0rdX"
@@ -73,43 +72,6 @@ def run_wrk(base: str, endpoint: Endpoint, token: str, connections: int, duratio
     socket_errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return {"rps": rps, "p50": latencies.get("50", "?"), "p99": latencies.get("99", "?"),
             "requests": requests_total, "errors": non2xx + socket_errors}
-
-
-class RssPeak:
-    def __init__(self, pid: int) -> None:
-        self.root = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def total(self) -> int:
-        total = 0
-        for proc in [self.root, *self.root.children(recursive=True)]:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.total())
-            time.sleep(0.05)
-
-    def __enter__(self) -> RssPeak:
-        self.peak = self.total()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(database_url: str, home: Path, *, cache: str, workers: int, threads: int) -> tuple[subprocess.Popen, str]:

@@ -12,18 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psutil
 import requests
+
+from infra.bench.common import RssPeak, free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -39,47 +38,6 @@ def make_video(path: Path, size_mb: int) -> None:
                          "-crf", "4", "-pix_fmt", "yuv420p", "-fs", str(size_mb * MB), str(path)], timeout=600)
     if result.returncode:
         raise SystemExit(result.stderr)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RssSampler:
-    """Peak resident memory of a process tree, sampled in the background."""
-
-    def __init__(self, root_pid: int, include_children_of_workers: bool) -> None:
-        self.root = psutil.Process(root_pid)
-        self.deep = include_children_of_workers
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def current(self) -> int:
-        total = 0
-        processes = self.root.children(recursive=self.deep)
-        for proc in processes:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.current())
-            time.sleep(0.01)
-
-    def __enter__(self) -> RssSampler:
-        self.peak = self.current()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def main() -> int:
@@ -128,8 +86,8 @@ def main() -> int:
         time.sleep(1)
         rows = []
         for in_flight in (1, 4):
-            workers_only = RssSampler(server.pid, include_children_of_workers=False)
-            whole_tree = RssSampler(server.pid, include_children_of_workers=True)
+            workers_only = RssPeak(server.pid, include_root=False, recursive=False, every=0.01)
+            whole_tree = RssPeak(server.pid, include_root=False, recursive=True, every=0.01)
             baseline, baseline_tree = workers_only.current(), whole_tree.current()
             started = time.monotonic()
             with workers_only, whole_tree, ThreadPoolExecutor(max_workers=in_flight) as pool:

@@ -73,3 +73,19 @@ def server() -> Iterator[str]:
         yield base
     finally:
         stop(proc)
+
+
+def signed_in_user(base: str, prefix: str = "u") -> tuple[dict[str, str], dict]:
+    """Register a fresh user over HTTP and sign in: (Bearer headers, the user as registered)."""
+    import uuid
+
+    from tests.conftest import jpeg_bytes
+
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    registered = requests.post(f"{base}/api/v2/user/register", timeout=30,
+                               data={"fullname": f"User {name}", "username": name, "email": f"{name}@example.com",
+                                     "password": "Passw0rdX"}, files={"avatar": ("a.jpg", jpeg_bytes(), "image/jpeg")})
+    registered.raise_for_status()
+    token = requests.post(f"{base}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
+                          timeout=30).json()["data"]["accessToken"]
+    return {"Authorization": f"Bearer {token}"}, registered.json()["data"]

@@ -4,28 +4,20 @@ signed in, checks that no input yields a 5xx and no response breaks the document
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import requests
-
-from tests.conftest import jpeg_bytes
+from tests.e2e.conftest import signed_in_user
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(server):
-    name = f"st{uuid.uuid4().hex[:10]}"
-    requests.post(f"{server}/api/v2/user/register", timeout=30,
-                  data={"fullname": "Schema", "username": name, "email": f"{name}@example.com", "password": "Passw0rdX"},
-                  files={"avatar": ("a.jpg", jpeg_bytes(), "image/jpeg")}).raise_for_status()
-    token = requests.post(f"{server}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
-                          timeout=30).json()["data"]["accessToken"]
+    headers, _ = signed_in_user(server, "st")
     schemathesis = Path(sys.executable).with_name("schemathesis")
 
     result = subprocess.run(
         [str(schemathesis), "run", f"{server}/api/v2/openapi.json",
          "--checks", "not_a_server_error,response_schema_conformance",
          "--max-examples", "10", "--workers", "2", "--seed", "20261124",
-         "--header", f"Authorization: Bearer {token}",
+         "--header", f"Authorization: {headers['Authorization']}",
          "--generation-with-security-parameters", "false",  # a generated cookie would take precedence over the token
          "--exclude-path-regex", "^/metrics|/user/logout",  # logout would revoke the session the run uses
          "--request-timeout", "30"],

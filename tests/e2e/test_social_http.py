@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from tests.conftest import jpeg_bytes, video_bytes
+from tests.e2e.conftest import signed_in_user
 
 
 def _user(server: str) -> tuple[dict[str, str], str]:
-    name = f"s{uuid.uuid4().hex[:12]}"
-    registered = requests.post(f"{server}/api/v2/user/register", timeout=30,
-                               data={"fullname": "Racer", "username": name, "email": f"{name}@example.com",
-                                     "password": "Passw0rdX"}, files={"avatar": ("a.jpg", jpeg_bytes(), "image/jpeg")})
-    registered.raise_for_status()
-    token = requests.post(f"{server}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
-                          timeout=30).json()["data"]["accessToken"]
-    return {"Authorization": f"Bearer {token}"}, registered.json()["data"]["id"]
+    headers, user = signed_in_user(server, "s")
+    return headers, user["id"]
 
 
 @pytest.fixture

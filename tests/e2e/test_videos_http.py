@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
@@ -12,18 +11,12 @@ import pytest
 import requests
 
 from tests.conftest import jpeg_bytes, video_bytes
-from tests.e2e.conftest import SERVER_HOME
+from tests.e2e.conftest import SERVER_HOME, signed_in_user
 
 
 @pytest.fixture
 def bearer(server):
-    name = f"v{uuid.uuid4().hex[:12]}"
-    requests.post(f"{server}/api/v2/user/register", timeout=30,
-                  data={"fullname": "Vid", "username": name, "email": f"{name}@example.com", "password": "Passw0rdX"},
-                  files={"avatar": ("a.jpg", jpeg_bytes(), "image/jpeg")}).raise_for_status()
-    token = requests.post(f"{server}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
-                          timeout=30).json()["data"]["accessToken"]
-    return {"Authorization": f"Bearer {token}"}
+    return signed_in_user(server, "v")[0]
 
 
 def _publish(server, headers, title="e2e clip", data=None):

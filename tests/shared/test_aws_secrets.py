@@ -1,7 +1,6 @@
 """Secrets from SSM Parameter Store or Secrets Manager (issue #6), against moto in server mode."""
 
 import json
-import socket
 
 import boto3
 import pytest
@@ -13,20 +12,9 @@ SECRETS = {"ACCESS_TOKEN_SECRET": "a" * 40, "REFRESH_TOKEN_SECRET": "r" * 40, "M
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    yield env
-    server.stop()
+def aws(moto_server):
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto_server}
 
 
 def test_prod_reads_its_secrets_from_ssm(aws, tmp_path):

@@ -2,7 +2,6 @@
 SQS is moto in server mode (a real HTTP endpoint), the handler is invoked through Chalice's test client."""
 
 import json
-import socket
 
 import pytest
 
@@ -12,29 +11,18 @@ from tests.conftest import jpeg_bytes, multipart, video_bytes
 
 
 @pytest.fixture
-def sqs(monkeypatch):
+def sqs(monkeypatch, moto_server):
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from shared import aws
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("sqs", endpoint_url=endpoint)
+    client = boto3.client("sqs", endpoint_url=moto_server)
     queue_url = client.create_queue(QueueName="viztube-jobs")["QueueUrl"]
     monkeypatch.setenv("JOBS_QUEUE_URL", queue_url)
     reset_settings()
     aws._client.cache_clear()
     yield client, queue_url
     aws._client.cache_clear()
-    server.stop()
 
 
 def _drain(client, queue_url):

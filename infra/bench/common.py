@@ -1,0 +1,50 @@
+"""Pieces the benchmarks share: a free port, and the peak resident memory of a process tree."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import psutil
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RssPeak:
+    """Peak RSS of a process and its children (or of its children only), sampled in the background."""
+
+    def __init__(self, pid: int, *, include_root: bool = True, recursive: bool = True, every: float = 0.02) -> None:
+        self.root = psutil.Process(pid)
+        self.include_root, self.recursive, self.every = include_root, recursive, every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def current(self) -> int:
+        processes = self.root.children(recursive=self.recursive) + ([self.root] if self.include_root else [])
+        total = 0
+        for proc in processes:
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.current())
+            time.sleep(self.every)
+
+    def __enter__(self) -> RssPeak:
+        self.peak = self.current()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
