@@ -50,3 +50,9 @@ class Storage(Protocol):
 
     def url_for(self, public_id: str, *, resource_type: str, private: bool) -> str:
         """The HTTPS (or local) URL to deliver a file; an expiring signed one when `private`."""
+
+    def hls_url(self, master_public_id: str, *, private: bool) -> str:
+        """The adaptive stream's master playlist (local HLS output, or Cloudinary's sp_auto stream)."""
+
+    def poster_url(self, poster_public_id: str, *, private: bool) -> str:
+        """The poster frame taken from the video."""
