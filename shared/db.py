@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -28,6 +29,38 @@ log = logging.getLogger(__name__)
 
 # pg8000's DB-API takes its parameter style from a module global; `:name` matches the native API.
 pg8000.dbapi.paramstyle = "named"
+_convert_paramstyle = pg8000.dbapi.convert_paramstyle
+
+
+class _NameRecorder(dict):  # type: ignore[type-arg]
+    """Stands in for the parameters once, to learn the order in which pg8000 reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def __getitem__(self, key: str) -> None:
+        self.names.append(key)
+
+
+@lru_cache(maxsize=2048)
+def _statement_template(query: str) -> tuple[str, tuple[str, ...]]:
+    recorder = _NameRecorder()
+    converted, _ = _convert_paramstyle("named", query, recorder)
+    return converted, tuple(recorder.names)
+
+
+def _cached_convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
+    """pg8000 rewrites `:name` into `$n` by scanning the SQL character by character on every execution
+    (~0.2 ms for our longer statements: a sixth of a request). The result depends only on the SQL text, so it
+    is worked out once per statement by pg8000's own parser and reused."""
+    if style != "named" or not isinstance(args, dict):
+        return _convert_paramstyle(style, query, args)
+    converted, names = _statement_template(query)
+    return converted, tuple(args[name] for name in names)
+
+
+pg8000.dbapi.convert_paramstyle = _cached_convert_paramstyle
 
 # Unique constraints → the field named in the 409 message ("username already exists").
 UNIQUE_FIELDS: dict[str, str] = {

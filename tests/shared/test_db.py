@@ -110,3 +110,13 @@ def test_database_urls_are_parsed_for_sockets_and_tls():
 
     assert (sock.unix_sock, sock.database, sock.ssl_context) == ("/tmp/pg/.s.PGSQL.5433", "viztube", False)
     assert (rds.host, rds.port, rds.user, rds.password, rds.ssl_context) == ("db.example.com", 5432, "app", "p@ss", True)
+
+
+def test_the_memoised_parameter_rewrite_matches_pg8000s_own():
+    query = ("SELECT :a::text AS x, CAST(:b AS int) WHERE :a IS NOT NULL AND ':c' <> :b -- :d in a comment\n"
+             "AND x = :e")
+    args = {"a": "one", "b": 2, "e": 5, "unused": 9}
+
+    assert db._cached_convert_paramstyle("named", query, args) == db._convert_paramstyle("named", query, args)
+    assert db._cached_convert_paramstyle("named", query, {**args, "a": "two"})[1][0] == "two"
+    assert db.fetch_value("SELECT CAST(:n AS int) + CAST(:n AS int)", n=21) == 42
