@@ -8,7 +8,7 @@ from shared import errors
 from shared.auth import require_user
 from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
 from shared.schemas.social import MAX_COMMENT, CommentOut, CommentWithUser, content_of
-from shared.services.videos import visible_video_id
+from shared.services.videos import visible_comment, visible_video_id
 from shared.sql import comments as comments_sql
 
 bp = Blueprint(__name__)
@@ -16,13 +16,6 @@ bp = Blueprint(__name__)
 
 def _content(message: str) -> str:
     return content_of(read_body(bp.current_request), empty_message=message, limit=MAX_COMMENT, noun="Comment")
-
-
-def _visible_comment(comment_id: str, user_id) -> dict:  # noqa: ANN001
-    row = comments_sql.get_with_video(comment_id=parse_uuid(comment_id, "Invalid comment ID"))
-    if row is None or (not row["video_published"] and row["video_owner_id"] != user_id):
-        raise errors.NotFound("Comment not found")
-    return row
 
 
 @bp.route("/{video_id}", methods=["GET"])
@@ -51,7 +44,7 @@ def add_comment(video_id: str) -> Response:
 def update_comment(comment_id: str) -> Response:
     user = require_user(bp.current_request)
     content = _content("Content is required")
-    comment = _visible_comment(comment_id, user.id)
+    comment = visible_comment(parse_uuid(comment_id, "Invalid comment ID"), user)
     if comment["user_id"] != user.id:
         raise errors.Forbidden("Comment not found or you are not authorized to edit it")
     row = comments_sql.update_content(comment_id=comment["id"], content=content)
@@ -63,7 +56,7 @@ def update_comment(comment_id: str) -> Response:
 @bp.route("/c/{comment_id}", methods=["DELETE"])
 def delete_comment(comment_id: str) -> Response:
     user = require_user(bp.current_request)
-    comment = _visible_comment(comment_id, user.id)
+    comment = visible_comment(parse_uuid(comment_id, "Invalid comment ID"), user)
     if user.id not in (comment["user_id"], comment["video_owner_id"]):  # the author, or the video's owner
         raise errors.Forbidden("Comment not found or you are not authorized to delete it")
     comments_sql.delete(comment_id=comment["id"])

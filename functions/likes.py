@@ -7,8 +7,7 @@ from chalice import Blueprint, Response
 from shared import errors
 from shared.auth import CurrentUser, require_user
 from shared.http import BODY_TYPES, ok, page_params, parse_uuid
-from shared.services.videos import present_with_owner, visible_video_id
-from shared.sql import comments as comments_sql
+from shared.services.videos import present_with_owner, visible_comment, visible_video_id
 from shared.sql import likes as likes_sql
 from shared.sql import tweets as tweets_sql
 
@@ -32,9 +31,7 @@ def toggle_video_like(video_id: str) -> Response:
 @bp.route("/toggle/c/{comment_id}", methods=["POST"], content_types=BODY_TYPES)
 def toggle_comment_like(comment_id: str) -> Response:
     user = require_user(bp.current_request)
-    comment = comments_sql.get_with_video(comment_id=parse_uuid(comment_id, "Invalid comment ID"))
-    if comment is None or (not comment["video_published"] and comment["video_owner_id"] != user.id):
-        raise errors.NotFound("Comment not found")
+    comment = visible_comment(parse_uuid(comment_id, "Invalid comment ID"), user)
     return _toggle(user, "comment", comment["id"])
 
 

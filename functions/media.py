@@ -9,9 +9,8 @@ from shared.http import query_param
 from shared.media_serving import serve_file
 from shared.settings import get_settings
 from shared.sql import videos as videos_sql
+from shared.storage.base import PRIVATE_FOLDERS
 from shared.storage.local import LocalStorage
-
-PRIVATE_CAPABLE_FOLDERS = {"videos", "thumbnails"}
 
 bp = Blueprint(__name__)
 
@@ -67,7 +66,7 @@ def get_media(folder: str, name: str) -> Response:
     if path is None or not path.is_file():
         raise errors.NotFound("Media not found")
     cache = None
-    if folder in PRIVATE_CAPABLE_FOLDERS and not videos_sql.visibility_of_media(public_id=public_id):
+    if folder in PRIVATE_FOLDERS and not videos_sql.visibility_of_media(public_id=public_id):
         # Unpublished (or not yet registered): only through the expiring signed URL its owner was given.
         if not store.signature_valid(public_id, query_param(request, "expires"), query_param(request, "signature")):
             raise errors.NotFound("Media not found")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
@@ -42,4 +41,4 @@ def parse_input(model: type[In], body: dict[str, Any], message: str) -> Any:
         raise errors.ValidationFailed(message, errors=problems) from None
 
 
-__all__ = ["In", "Out", "Timestamp", "parse_input", "uuid"]
+__all__ = ["In", "Out", "Timestamp", "parse_input"]

@@ -13,6 +13,7 @@ from shared.media_types import VIDEO_TYPES
 from shared.schemas.videos import VideoOut, VideoWithOwner
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
+from shared.sql import comments as comments_sql
 from shared.sql import jobs as jobs_sql
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
@@ -69,6 +70,15 @@ def visible_video_id(video_id: uuid.UUID, viewer: CurrentUser) -> uuid.UUID:
     if not video or (not video["isPublished"] and video["userId"] != str(viewer.id)):
         raise errors.NotFound("Video not found")
     return video_id
+
+
+def visible_comment(comment_id: uuid.UUID, viewer: CurrentUser) -> dict[str, Any]:
+    """A comment with its video's owner; 404 when the comment does not exist or sits under someone else's
+    unpublished video (which does not exist for this viewer either)."""
+    row = comments_sql.get_with_video(comment_id=comment_id)
+    if row is None or (not row["video_published"] and row["video_owner_id"] != viewer.id):
+        raise errors.NotFound("Comment not found")
+    return row
 
 
 def cached_video(video_id: uuid.UUID) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ FOLDERS: dict[str, tuple[str, str]] = {
 }
 # Media that can belong to an unpublished video: reachable only through signed URLs while it does.
 PRIVATE_CAPABLE = {"video", "thumbnail"}
+PRIVATE_FOLDERS = {FOLDERS[kind][0] for kind in PRIVATE_CAPABLE}
 SIGNED_URL_TTL = 3600
 
 

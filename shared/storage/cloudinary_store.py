@@ -21,12 +21,11 @@ from cloudinary.exceptions import Error as CloudinaryError
 from cloudinary.exceptions import NotFound as CloudinaryNotFound
 
 from shared import errors
-from shared.storage.base import FOLDERS, PRIVATE_CAPABLE, DirectUpload, StoredFile
+from shared.storage.base import FOLDERS, PRIVATE_CAPABLE, PRIVATE_FOLDERS, DirectUpload, StoredFile
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 20 * 1024 * 1024
-_PRIVATE_FOLDERS = {FOLDERS[k][0] for k in PRIVATE_CAPABLE}
 
 
 def parse_cloudinary_url(url: str) -> dict[str, str]:
@@ -43,7 +42,7 @@ def parse_cloudinary_url(url: str) -> dict[str, str]:
 
 def _delivery_type(public_id: str) -> str:
     folder = public_id.split("/")[1] if public_id.startswith("viztube/") else ""
-    return "authenticated" if folder in _PRIVATE_FOLDERS else "upload"
+    return "authenticated" if folder in PRIVATE_FOLDERS else "upload"
 
 
 class CloudinaryStorage:
