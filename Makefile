@@ -32,10 +32,11 @@ migrate: $(STAMP)  ## apply database migrations (DATABASE_URL, or the embedded d
 local: $(STAMP)  ## chalice's own development server
 	$(BIN)/chalice local --no-autoreload --host $${HOST:-127.0.0.1} --port $${PORT:-8000} --stage dev
 
-package: $(STAMP)  ## the Lambda package + SAM template into build/package
+package: $(STAMP)  ## the Lambda package, SAM template and ffmpeg layer into build/package
 	find functions shared -name __pycache__ -type d -prune -exec rm -rf {} +
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod \
 	  --template-format yaml --merge-template infra/sam/resources.yaml build/package
+	$(BIN)/python layers/ffmpeg/build.py build/package/ffmpeg-layer.zip
 
 bench: $(STAMP) wrk  ## seed a dataset, serve it as the one-box profile does, drive it with wrk, print a table
 	$(BIN)/python -m infra.bench.http_bench $(BENCH_ARGS)

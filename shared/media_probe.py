@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from shared import errors
+from shared.settings import get_settings
 
 PROBE_TIMEOUT = 60
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -36,8 +40,18 @@ class VideoFacts:
 
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
-    import imageio_ffmpeg  # imported lazily: not part of the Lambda package
-
+    """FFMPEG_BINARY when set; else the binary in the imageio-ffmpeg wheel (the server's requirements); else
+    `ffmpeg` on PATH, which on Lambda is the layer built by layers/ffmpeg (unpacked to /opt/bin)."""
+    configured = get_settings().ffmpeg_binary
+    if configured:
+        return configured
+    try:
+        import imageio_ffmpeg  # imported lazily: not part of the Lambda package
+    except ImportError:
+        found = shutil.which("ffmpeg")
+        if found is None:
+            raise errors.ServiceUnavailable("Video processing is not available on this deployment (no ffmpeg)") from None
+        return found
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 

@@ -122,6 +122,7 @@ class Settings:
     jobs_queue_url: str | None
     hls_enabled: bool
     max_processing_queue: int
+    ffmpeg_binary: str | None
     metrics_token: str | None
     aws_endpoint_url: str | None
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -287,6 +288,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         jobs_queue_url=env.get("JOBS_QUEUE_URL") or None,
         hls_enabled=env.get("HLS", "on").strip().lower() not in ("off", "0", "false", "no"),
         max_processing_queue=_positive_int(env, "MAX_PROCESSING_QUEUE", 50),
+        ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
         metrics_token=env.get("METRICS_TOKEN") or None,
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         extra={k: v for k, v in env.items() if k == "AWS_LAMBDA_FUNCTION_NAME"},

@@ -47,3 +47,7 @@ def test_chalice_package_contains_functions_shared_and_dependencies(tmp_path):
     assert sqs_events and "viztube-jobs" in json.dumps(sqs_events[0])
     assert any(e["Type"] == "Schedule" for e in resources["SweepJobs"]["Properties"]["Events"].values())
     assert resources["APIHandler"]["Properties"]["Environment"]["Variables"]["SECRETS_SSM_PATH"] == {"Ref": "SecretsPath"}
+    # The ffmpeg layer (tests/shared/test_layers.py builds it) sits beside sam.yaml after `make package`.
+    assert resources["FfmpegLayer"]["Type"] == "AWS::Serverless::LayerVersion"
+    assert resources["FfmpegLayer"]["Properties"]["ContentUri"] == "./ffmpeg-layer.zip"
+    assert {"Ref": "FfmpegLayer"} in resources["APIHandler"]["Properties"]["Layers"]
