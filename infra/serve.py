@@ -48,8 +48,10 @@ def gunicorn_options() -> dict[str, object]:
         "timeout": 300,  # a 100 MB upload on a slow link
         "graceful_timeout": 20,
         "keepalive": 5,
-        "max_requests": 20000,  # recycle workers now and then: bounded memory growth
-        "max_requests_jitter": 2000,
+        # No periodic worker recycling: with one worker, each restart stopped serving for the new worker's
+        # start-up (the 200-400 ms p99 stalls make bench used to show every ~20k requests). Memory stays flat
+        # (make bench reports RSS); systemd's MemoryMax in infra/systemd is the backstop.
+        "max_requests": 0,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

@@ -1,4 +1,5 @@
-"""Read-through cache for the hottest reads (channel profiles, video details, the feed's first page).
+"""Read-through cache for the hottest reads (who is signed in, channel profiles, video details, the feed's
+first page).
 
 In-process where one process serves everything, Redis (shared by every process and Lambda) with
 REDIS_URL, off otherwise (settings.cache_backend). Values are JSON. Writers invalidate after their
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +27,9 @@ MAX_MEMORY_ENTRIES = 20_000
 
 class Backend(Protocol):
     def get(self, key: str) -> str | None: ...
+    def get_many(self, *keys: str) -> list[str | None]: ...
     def set(self, key: str, value: str, ttl: int) -> None: ...
+    def add(self, key: str, value: str, ttl: int) -> bool: ...
     def delete(self, *keys: str) -> None: ...
     def incr(self, key: str) -> int: ...
 
@@ -35,21 +39,39 @@ class MemoryBackend:
         self._data: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
+    def _live(self, key: str, now: float) -> str | None:
+        item = self._data.get(key)
+        if item is None or item[0] < now:
+            self._data.pop(key, None)
+            return None
+        return item[1]
+
     def get(self, key: str) -> str | None:
         with self._lock:
-            item = self._data.get(key)
-            if item is None or item[0] < time.monotonic():
-                self._data.pop(key, None)
-                return None
-            return item[1]
+            return self._live(key, time.monotonic())
+
+    def get_many(self, *keys: str) -> list[str | None]:
+        with self._lock:
+            now = time.monotonic()
+            return [self._live(key, now) for key in keys]
+
+    def _store(self, key: str, value: str, ttl: int) -> None:
+        if len(self._data) >= MAX_MEMORY_ENTRIES:  # bounded: drop expired entries, then the oldest
+            now = time.monotonic()
+            for stale in [k for k, (exp, _) in self._data.items() if exp < now] or list(self._data)[:1000]:
+                self._data.pop(stale, None)
+        self._data[key] = (time.monotonic() + ttl, value)
 
     def set(self, key: str, value: str, ttl: int) -> None:
         with self._lock:
-            if len(self._data) >= MAX_MEMORY_ENTRIES:  # bounded: drop expired entries, then the oldest
-                now = time.monotonic()
-                for stale in [k for k, (exp, _) in self._data.items() if exp < now] or list(self._data)[:1000]:
-                    self._data.pop(stale, None)
-            self._data[key] = (time.monotonic() + ttl, value)
+            self._store(key, value, ttl)
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        with self._lock:
+            if self._live(key, time.monotonic()) is not None:
+                return False
+            self._store(key, value, ttl)
+            return True
 
     def delete(self, *keys: str) -> None:
         with self._lock:
@@ -73,8 +95,14 @@ class RedisBackend:
         value = self._redis.get(f"viztube:{key}")
         return value.decode() if value is not None else None
 
+    def get_many(self, *keys: str) -> list[str | None]:
+        return [v.decode() if v is not None else None for v in self._redis.mget([f"viztube:{k}" for k in keys])]
+
     def set(self, key: str, value: str, ttl: int) -> None:
         self._redis.set(f"viztube:{key}", value, ex=ttl)
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        return bool(self._redis.set(f"viztube:{key}", value, ex=ttl, nx=True))
 
     def delete(self, *keys: str) -> None:
         self._redis.delete(*(f"viztube:{k}" for k in keys))
@@ -128,6 +156,36 @@ def read_through(key: str, load: Callable[[], Any], *, ttl: int | None = None,
     return value
 
 
+GUARD_TTL_SECONDS = 24 * 3600  # longer than any guarded entry lives; a guard that is gone anyway only costs misses
+
+
+def read_guarded(key: str, guard: str, load: Callable[[], Any], *, ttl: int,
+                 fresh: Callable[[Any], bool] = lambda value: True) -> Any:
+    """read_through for values that must never outlive their invalidation (whether a session is live).
+
+    The entry records the value its `guard` held before `load()` ran; `retire(guard)` (after commit) gives the
+    guard a new random value, so an entry loaded before the write, even one stored after it by a slower
+    request, no longer matches. Guards are random rather than counters: one evicted and made again can never
+    match an old entry. `fresh(value)` is checked on every hit (say, the session's expiry). None is not cached.
+    """
+    found = _safely(lambda b: b.get_many(guard, key))
+    if found is None:  # no cache
+        return json.loads(to_json(load()))
+    stamp, raw = found
+    if raw is not None:
+        entry = json.loads(raw)
+        if stamp is not None and entry["guard"] == stamp and fresh(entry["value"]):
+            return entry["value"]
+    if stamp is None:
+        stamp = secrets.token_hex(8)
+        if not _safely(lambda b: b.add(guard, stamp, GUARD_TTL_SECONDS)):
+            stamp = None  # another request made the guard first: load, but do not store under a stamp not kept
+    value = json.loads(to_json(load()))
+    if value is not None and stamp is not None:
+        _safely(lambda b: b.set(key, to_json({"guard": stamp, "value": value}), ttl))
+    return value
+
+
 def feed_generation() -> int:
     return int(_safely(lambda b: b.get("feed:gen"), None) or 0)
 
@@ -157,3 +215,8 @@ def forget_video(video_id: object) -> None:
 def forget_feed() -> None:
     """The feed's first pages are keyed by a generation number: bumping it retires them all at once."""
     _after_commit(lambda b: b.incr("feed:gen"))
+
+
+def forget_sign_ins(user_id: object) -> None:
+    """A user's sessions or profile changed: every cached "who is this token" answer for them is retired."""
+    _after_commit(lambda b: b.set(f"auth:{user_id}", secrets.token_hex(8), GUARD_TTL_SECONDS))

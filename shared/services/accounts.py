@@ -88,6 +88,7 @@ def refresh(token: str) -> SignedIn:
             if session is not None and session["revoked_at"] is None and session["live"]:
                 # A validly signed token of this session that is no longer current: it was stolen or replayed.
                 sessions_sql.revoke(session_id=session_id, reason="refresh token reuse")
+                cache.forget_sign_ins(session["user_id"])
                 log.warning("refresh token reuse on session %s; session revoked", session_id)
             user = None
         else:
@@ -99,6 +100,7 @@ def refresh(token: str) -> SignedIn:
 
 def logout(current: auth.CurrentUser) -> None:
     sessions_sql.revoke(session_id=current.session_id, reason="logout")
+    cache.forget_sign_ins(current.id)
 
 
 def change_password(current: auth.CurrentUser, *, old_password: str, new_password: str) -> None:
@@ -112,6 +114,7 @@ def change_password(current: auth.CurrentUser, *, old_password: str, new_passwor
         users_sql.set_password_hash(user_id=current.id, password_hash=new_hash)
         sessions_sql.revoke_others(user_id=current.id, keep_session_id=current.session_id,
                                    reason="password changed")
+        cache.forget_sign_ins(current.id)
 
 
 def update_account(current: auth.CurrentUser, changes: dict[str, str]) -> dict[str, Any]:
@@ -126,6 +129,7 @@ def update_account(current: auth.CurrentUser, changes: dict[str, str]) -> dict[s
     if row is None:
         raise errors.NotFound("User not found")
     cache.forget_channel(current.id, current.profile["username"], row["username"])
+    cache.forget_sign_ins(current.id)
     return row
 
 
@@ -142,6 +146,7 @@ def replace_image(current: auth.CurrentUser, upload: UploadedFile, *, kind: str)
         discard([new_file])
         raise
     cache.forget_channel(current.id)
+    cache.forget_sign_ins(current.id)
     if old_public_id:
         schedule_deletion(old_public_id, "image")
     return row

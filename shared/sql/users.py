@@ -16,9 +16,10 @@ def get_public(*, user_id: uuid.UUID) -> dict[str, Any] | None:
 
 
 def get_authenticated(*, user_id: uuid.UUID, session_id: uuid.UUID) -> dict[str, Any] | None:
-    """The user behind an access token, only while the token's session is still live (logout works at once)."""
+    """The user behind an access token, and when its session expires; only while the session is live."""
     return db.fetch_one(
-        f"SELECT {', '.join('u.' + c.strip() for c in PUBLIC_COLUMNS.split(','))} FROM users u"
+        f"SELECT {', '.join('u.' + c.strip() for c in PUBLIC_COLUMNS.split(','))},"
+        " extract(epoch FROM s.expires_at)::float8 AS session_expires FROM users u"
         " JOIN sessions s ON s.user_id = u.id"
         " WHERE u.id = :uid AND s.id = :sid AND s.revoked_at IS NULL AND s.expires_at > now()",
         uid=user_id, sid=session_id,

@@ -112,8 +112,7 @@ def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: in
     The commit does not wait for the disk: a crash may forget the last moment's views, never anything else.
     """
 
-    with db.transaction() as tx:
-        tx.execute("SET LOCAL synchronous_commit = off")
+    with db.transaction(wait_for_disk=False) as tx:
         return tx.fetch_value(
             "WITH seen AS ("
             " INSERT INTO watch_history (user_id, video_id, watched_at, counted_at)"

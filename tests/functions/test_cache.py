@@ -162,3 +162,89 @@ def test_a_cache_outage_falls_back_to_the_database(client, make_user, make_video
 
     assert client.get("/api/v2/user/c/chan", headers=auth(make_user())).status_code == 200
     assert client.get(f"/api/v2/videos/{make_video(owner)['id']}", headers=auth(owner)).status_code == 200
+
+
+# ------------------------------------------------------------------ who is signed in (auth.require_user)
+
+
+def _me(client, headers):
+    return client.get("/api/v2/user/current-user-details", headers=headers)
+
+
+def _access(headers):
+    return {"Authorization": headers["Authorization"]}
+
+
+def test_sign_ins_are_served_from_the_cache(client, make_user, auth):
+    user = make_user()
+    headers = auth(user)
+    assert _me(client, headers).json_body["data"]["fullname"] == "Test User"
+    db.execute("UPDATE users SET fullname = 'Sneaky' WHERE id = :id", id=user["id"])  # behind the app's back
+
+    assert _me(client, headers).json_body["data"]["fullname"] == "Test User"
+
+
+@pytest.mark.parametrize("revocation", ["logout", "password change", "refresh token reuse"])
+def test_a_cached_session_is_refused_at_once_when_revoked(client, make_user, sign_in, revocation):
+    user = make_user()
+    this, other = sign_in(user), sign_in(user)
+    assert _me(client, _access(this)).status_code == _me(client, _access(other)).status_code == 200  # both cached
+
+    if revocation == "logout":
+        client.post("/api/v2/user/logout", headers=_access(other))
+    elif revocation == "password change":
+        client.post("/api/v2/user/change-password", headers={**_access(this), **JSON},
+                    body=json.dumps({"oldPassword": user["password"], "newPassword": "BrandNew99"}))
+    else:
+        for _ in range(2):  # the second use of the same refresh token is a replay: the session is revoked
+            client.post("/api/v2/user/refresh-token", headers=JSON,
+                        body=json.dumps({"refreshToken": other["X-Refresh-Token"]}))
+
+    refused = _me(client, _access(other))
+    assert (refused.status_code, refused.json_body["message"]) == (401, "Invalid Access Token")
+    assert _me(client, _access(this)).status_code == 200
+
+
+def test_the_signed_in_user_sees_their_own_profile_edits_at_once(client, make_user, auth):
+    headers = auth(make_user())
+    _me(client, headers)
+
+    client.patch("/api/v2/user/update-account", headers={**headers, **JSON}, body=json.dumps({"fullname": "Renamed"}))
+    assert _me(client, headers).json_body["data"]["fullname"] == "Renamed"
+    body, form = multipart({}, {"avatar": ("a.png", png_bytes(), "image/png")})
+    avatar = client.patch("/api/v2/user/update-avatar", body=body, headers={**headers, **form}).json_body["data"]["avatar"]
+    assert _me(client, headers).json_body["data"]["avatar"] == avatar
+
+
+def test_a_load_that_raced_a_revocation_is_never_served(make_user):
+    """A request that read the session as live just before a logout committed must not store that answer
+    for the next requests, even when it stores it after the logout's invalidation ran."""
+    from shared import cache
+
+    user_id = make_user()["id"]
+    loads = []
+
+    def slow_load():
+        loads.append("live")
+        cache.forget_sign_ins(user_id)  # the logout commits (no transaction open: it runs at once)
+        return {"session_expires": 4e9}
+
+    def fresh_load():
+        loads.append("revoked")
+        return None
+
+    assert cache.read_guarded("session:x", f"auth:{user_id}", slow_load, ttl=60) == {"session_expires": 4e9}
+    assert cache.read_guarded("session:x", f"auth:{user_id}", fresh_load, ttl=60) is None
+    assert loads == ["live", "revoked"]
+
+
+def test_an_evicted_guard_never_revalidates_an_old_entry(make_user):
+    from shared import cache
+
+    guard = f"auth:{make_user()['id']}"
+    cache.read_guarded("session:y", guard, lambda: {"n": 1}, ttl=60)
+    assert cache.read_guarded("session:y", guard, lambda: {"n": 2}, ttl=60) == {"n": 1}  # a hit
+
+    cache._get().delete(guard)  # the store dropped the guard (memory pressure), not the entry
+
+    assert cache.read_guarded("session:y", guard, lambda: {"n": 3}, ttl=60) == {"n": 3}

@@ -63,6 +63,18 @@ def test_jwt_failures_use_jsonwebtokens_messages(client, make_user):
         assert (response.status_code, response.json_body["message"]) == (401, message)
 
 
+def test_a_token_verified_earlier_is_still_refused_once_it_expires(client, make_user, auth, monkeypatch):
+    """Verified signatures are remembered per token; expiry is decided again on every request."""
+    headers = auth(make_user())
+    assert _me(client, headers).status_code == 200
+    later = time.time() + get_settings().access_token_ttl + 1
+    monkeypatch.setattr("shared.auth.time.time", lambda: later)
+
+    response = _me(client, headers)
+
+    assert (response.status_code, response.json_body["message"]) == (401, "jwt expired")
+
+
 def test_a_refresh_token_is_not_an_access_token(client, make_user, sign_in):
     refresh = sign_in(make_user())["X-Refresh-Token"]
 

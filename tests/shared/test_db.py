@@ -120,3 +120,14 @@ def test_the_memoised_parameter_rewrite_matches_pg8000s_own():
     assert db._cached_convert_paramstyle("named", query, args) == db._convert_paramstyle("named", query, args)
     assert db._cached_convert_paramstyle("named", query, {**args, "a": "two"})[1][0] == "two"
     assert db.fetch_value("SELECT CAST(:n AS int) + CAST(:n AS int)", n=21) == 42
+
+
+def test_timestamptz_values_come_back_as_aware_datetimes_and_odd_ones_still_parse():
+    import datetime as dt
+
+    row = db.fetch_one("SELECT timestamptz '2026-11-24 08:07:10.208123+00' AS exact,"
+                       " timestamptz '2026-11-24 08:07:10+00' AS whole, timestamptz 'infinity' AS forever")
+
+    assert row["exact"] == dt.datetime(2026, 11, 24, 8, 7, 10, 208123, tzinfo=dt.UTC)
+    assert row["whole"] == dt.datetime(2026, 11, 24, 8, 7, 10, tzinfo=dt.UTC)
+    assert row["forever"] == "infinity"  # pg8000's own parser, as before
