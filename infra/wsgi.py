@@ -1,4 +1,4 @@
-"""WSGI shim: the Chalice app under a production WSGI server (gunicorn, threads), same handlers as Lambda.
+"""WSGI shim: the Chalice app under a production WSGI server (Granian, threads), same handlers as Lambda.
 
 Built on chalice.local.LocalGateway, so routing, path parameters and error shapes match `chalice local`
 and the test client. What it adds for a server that lives on one small box:
@@ -121,18 +121,36 @@ def _file_iter(path: str, start: int, length: int) -> Iterator[bytes]:
             yield data
 
 
+# Granian (like wsgiref) builds each environ on top of the process environment: an HTTP_* variable of
+# the process is not a request header, unless the request really sent it (then its value wins).
+_PROCESS_HTTP_VARS = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
+
+
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    return {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
+            if k.startswith("HTTP_") and _PROCESS_HTTP_VARS.get(k) != v}
+
+
+def request_path(environ: dict[str, Any]) -> str:
+    """The path and query, %-encoded, as chalice local passes them: the raw target when the server keeps it
+    (gunicorn's RAW_URI, uWSGI's REQUEST_URI), else rebuilt from PATH_INFO (Granian), which PEP 3333 carries
+    as latin-1-decoded bytes."""
+    path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if path.startswith("/"):
+        return path
+    path = quote((environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")).encode("latin-1"))
+    if environ.get("QUERY_STRING"):
+        path += "?" + environ["QUERY_STRING"]
+    return path
+
+
 def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     method = environ["REQUEST_METHOD"]
-    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    headers = _request_headers(environ)
     headers.pop(STAGED_HEADER, None)  # only this shim may hand a staged form to a handler
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
-    # The raw, still %-encoded path, as chalice local passes it (gunicorn: RAW_URI).
-    path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
-    if not path.startswith("/"):  # absolute-form request target, or none given
-        path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/"))
-        if environ.get("QUERY_STRING"):
-            path += "?" + environ["QUERY_STRING"]
+    path = request_path(environ)
     _local.client_ip = environ.get("REMOTE_ADDR", "unknown")
 
     if method == "OPTIONS":  # CORS preflight: answered here, for every path

@@ -19,7 +19,7 @@ def ensure_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:
     """Start (or join) the server owning `pgdata`, create `database` if needed, return its URL.
 
     pgserver reference-counts handles per data directory across processes and stops the server when
-    the last process holding one exits, so gunicorn's workers share the server their master started.
+    the last process holding one exits, so the web server's workers share the server their parent started.
     """
     with _lock:
         server = _servers.get(pgdata)

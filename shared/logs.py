@@ -41,7 +41,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Route every logger (ours, Chalice's, gunicorn's error log) through one JSON handler on stderr."""
+    """Route every logger (ours, Chalice's, the web server's) through one JSON handler on stderr."""
     global _configured
     if _configured:
         return

@@ -162,7 +162,7 @@ def main() -> int:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     load = os.getloadavg()
-    print(f"\nwrk, {args.connections} connections, {args.duration}s per endpoint; server: gunicorn gthread "
+    print(f"\nwrk, {args.connections} connections, {args.duration}s per endpoint; server: granian "
           f"{args.workers} worker(s) x {args.threads} threads, RATE_LIMITS=off; {os.cpu_count()} CPUs shared by "
           f"server, PostgreSQL and wrk (load average now {load[0]:.2f})")
     print(f"{'cache':>6} | {'endpoint':<16} | {'req/s':>8} | {'p50':>9} | {'p99':>9} | {'requests':>8} | "

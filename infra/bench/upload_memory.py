@@ -1,8 +1,9 @@
-"""Benchmark: server memory while 100 MB videos are uploaded (1 and 4 at once).
+"""Benchmark: server memory while 100 MB videos are uploaded (1 and 4 at once), then downloaded by slow clients.
 
 Starts the server the way `make run` does (`python -m infra.serve`, embedded PostgreSQL, its own
 VIZTUBE_HOME), makes a real ~100 MB MP4 with the bundled ffmpeg, uploads it through the multipart
-publish route, samples the RSS of the server's processes every 10 ms, and prints a table.
+publish route, samples the RSS of the server's processes every 10 ms, and prints a table; then 4 clients
+that read at about 20 MB/s each fetch the stored file at once (the server must stream it, not buffer it).
 
     .venv/bin/python -m infra.bench.upload_memory [--size-mb 100] [--workers 1]
 """
@@ -43,7 +44,7 @@ def make_video(path: Path, size_mb: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (memory is summed over them)")
+    parser.add_argument("--workers", type=int, default=1, help="server workers (memory is summed over them)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="viztube-bench-"))
@@ -74,12 +75,16 @@ def main() -> int:
                               timeout=30).json()["data"]["accessToken"]
         headers = {"Authorization": f"Bearer {token}"}
 
+        uploaded: list[str] = []
+
         def upload(i: int) -> int:
             with open(video, "rb") as handle:
                 response = requests.post(f"{base}/api/v2/videos", headers=headers, timeout=600,
                                          data={"title": f"bench {i}"},
                                          files={"videoFile": ("big.mp4", handle, "video/mp4"),
                                                 "thumbnail": ("t.jpg", thumb.read_bytes(), "image/jpeg")})
+            if response.status_code == 200:
+                uploaded.append(response.json()["data"]["video"]["videoFileUrl"])
             return response.status_code
 
         upload(-1)  # warm-up: imports, pool, first probe
@@ -98,11 +103,12 @@ def main() -> int:
             rows.append((in_flight, statuses, elapsed, baseline / MB, growth, growth / in_flight, tree_growth,
                          size * in_flight / MB / elapsed))
             time.sleep(1)
+        download = _slow_downloads(server.pid, uploaded[0], readers=4)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
-    print(f"\nfile: {size / MB:.1f} MB MP4; server: gunicorn gthread, {args.workers} worker(s) x 8 threads; "
+    print(f"\nfile: {size / MB:.1f} MB MP4; server: granian, {args.workers} worker(s) x 8 threads; "
           f"{os.cpu_count()} CPUs")
     print(f"{'in flight':>9} | {'status':>14} | {'wall s':>6} | {'worker RSS before MB':>20} | "
           f"{'peak growth MB':>14} | {'per upload MB':>13} | {'incl. ffmpeg MB':>15} | {'MB/s':>6}")
@@ -112,7 +118,31 @@ def main() -> int:
               f"{growth:>14.1f} | {per:>13.1f} | {tree:>15.1f} | {rate:>6.1f}")
     ok = all(all(s == 200 for s in r[1]) for r in rows) and all(r[5] < 50 for r in rows)
     print(f"\ntarget: < 50 MB of worker RSS growth per upload in flight -> {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+    readers, fetched, elapsed, growth = download
+    served_ok = fetched == readers * size and growth < 50
+    print(f"\nserving: {readers} slow readers fetched {fetched / MB:.0f} MB in {elapsed:.1f}s; worker RSS growth "
+          f"{growth:.1f} MB (target < 50 MB: the file is streamed, not buffered) -> {'met' if served_ok else 'NOT met'}")
+    return 0 if ok and served_ok else 1
+
+
+def _slow_downloads(server_pid: int, url: str, *, readers: int) -> tuple[int, int, float, float]:
+    """`readers` clients fetch `url` at once, each reading ~20 MB/s; returns bytes fetched, seconds, RSS growth."""
+
+    def fetch(_: int) -> int:
+        got = 0
+        with requests.get(url, stream=True, timeout=120) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(256 * 1024):
+                got += len(chunk)
+                time.sleep(0.0125)  # 256 KB per 12.5 ms: a client slower than the disk
+        return got
+
+    workers_only = RssPeak(server_pid, include_root=False, recursive=False, every=0.01)
+    baseline = workers_only.current()
+    started = time.monotonic()
+    with workers_only, ThreadPoolExecutor(max_workers=readers) as pool:
+        fetched = sum(pool.map(fetch, range(readers)))
+    return readers, fetched, time.monotonic() - started, (workers_only.peak - baseline) / MB
 
 
 if __name__ == "__main__":

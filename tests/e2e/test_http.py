@@ -1,11 +1,11 @@
-"""End to end over real HTTP against the production WSGI server (gunicorn + the shim)."""
+"""End to end over real HTTP against the production WSGI server (Granian + the shim)."""
 
 from __future__ import annotations
 
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import requests
 
@@ -199,3 +199,16 @@ def test_every_accounts_route_answers_over_http(server):
     assert profile.json()["data"]["email"] == f"{name}@example.com"
     assert updated.json()["data"]["fullname"] == "Renamed"
     assert history.json()["data"] == []
+
+
+def test_non_ascii_path_parameters_arrive_intact(server):
+    """The server hands the shim PATH_INFO as latin-1-decoded bytes (PEP 3333): a UTF-8 username survives."""
+    name = f"zoë{uuid.uuid4().hex[:8]}"
+    _register(server, name)
+    token = _login(server, name).json()["data"]["accessToken"]
+
+    response = requests.get(f"{server}/api/v2/user/c/{quote(name)}", headers={"Authorization": f"Bearer {token}"},
+                            timeout=10)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["username"] == name

@@ -31,7 +31,7 @@ def test_chalice_package_contains_functions_shared_and_dependencies(tmp_path):
                      "shared/sql/users.py", "shared/storage/cloudinary_store.py", "pg8000/__init__.py",
                      "cloudinary/__init__.py", "chalice/app.py"):
         assert required in names, required
-    assert not any(n.startswith(("pgserver/", "gunicorn/", "tests/", "infra/")) for n in names)
+    assert not any(n.startswith(("pgserver/", "granian/", "tests/", "infra/")) for n in names)
     # Import the app from the unzipped package alone (no site-packages), as the Lambda runtime would.
     check = subprocess.run(
         [sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import app;"
