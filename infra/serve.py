@@ -42,6 +42,10 @@ def server_options() -> dict[str, object]:
         "respawn_failed_workers": True,
         "workers_kill_timeout": 20,  # graceful stop: in-flight requests get this long
         "log_level": LogLevels.warning,
+        # Granian's own lines go through our JSON handler on the root logger, like every other line.
+        "log_dictconfig": {"version": 1, "disable_existing_loggers": False,
+                           "loggers": {name: {"handlers": [], "propagate": True}
+                                       for name in ("_granian", "granian.access")}},
         "log_access": False,
     }
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from shared import db
 
+CHUNK_ROWS = 250_000  # rows per INSERT statement; the same ids are picked whatever the chunking
+
 WORDS = ["cat", "dog", "guitar", "lesson", "travel", "cooking", "python", "review", "music", "live", "game",
          "news", "vlog", "tutorial", "unboxing", "piano", "soccer", "art", "science", "history"]
 
@@ -34,18 +36,23 @@ def seed(scale: Scale, *, password_hash: str = "x", log: bool = True) -> dict[st
     """Insert `scale` rows of each kind; return seconds per table. Ids and times are spread realistically."""
     timings: dict[str, float] = {}
 
-    def step(name: str, sql: str, **params: object) -> None:
+    def step(name: str, sql: str, *, n: int, first: int = 1, **params: object) -> None:
+        """Run `sql` for g in first .. first + n - 1, in chunks: each statement stays far below the API's
+        statement and socket timeouts even at --scale 100 (10M likes). g is a bigint, as the stride
+        arithmetic (g * 7919 over 1M videos) passes 2^31."""
         started = time.monotonic()
-        with db.transaction() as tx:
-            tx.execute("SET LOCAL synchronous_commit = off")
-            tx.execute(sql, **params)
+        for low in range(first, first + n, CHUNK_ROWS):
+            high = min(low + CHUNK_ROWS, first + n) - 1
+            with db.transaction(wait_for_disk=False) as tx:
+                tx.execute(sql, low=low, high=high, **params)
         timings[name] = time.monotonic() - started
         if log:
             print(f"  {name:<14} {timings[name]:6.1f}s", flush=True)  # noqa: T201
 
     step("users", "INSERT INTO users (username, email, fullname, password_hash, avatar)"
          " SELECT 'user' || g, 'user' || g || '@example.com', 'User ' || g, :hash,"
-         " 'http://127.0.0.1/avatar/' || g || '.png' FROM generate_series(1, :n) g", n=scale.users, hash=password_hash)
+         " 'http://127.0.0.1/avatar/' || g || '.png' FROM generate_series(CAST(:low AS bigint), :high) g",
+         n=scale.users, hash=password_hash)
     step("videos",
          "INSERT INTO videos (user_id, title, description, video_file_url, video_file_public_id, thumbnail_url,"
          " thumbnail_public_id, duration, views, is_published, processing_status, created_at)"
@@ -55,33 +62,34 @@ def seed(scale: Scale, *, password_hash: str = "x", log: bool = True) -> dict[st
          "  'http://127.0.0.1/v/' || g || '.mp4', 'videos/seed' || g, 'http://127.0.0.1/t/' || g || '.jpg',"
          "  'thumbnails/seed' || g, 30 + g % 900, (g * 2654435761) % 100000, g % 25 <> 0, 'COMPLETED',"
          "  now() - make_interval(secs => g * 37)"
-         " FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM users) u,"
+         " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u,"
          " (SELECT CAST(:words AS text[]) AS words) w", n=scale.videos, words=WORDS)
     step("comments",
          "INSERT INTO comments (content, user_id, video_id, created_at)"
          " SELECT 'Comment ' || g || ': nice ' || (CAST(:words AS text[]))[1 + g % 20],"
          "  u.ids[1 + (g * 31) % cardinality(u.ids)], v.ids[1 + (g * 17) % cardinality(v.ids)],"
          "  now() - make_interval(secs => g * 11)"
-         " FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM users) u,"
-         " (SELECT array_agg(id) AS ids FROM videos) v", n=scale.comments, words=WORDS)
+         " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u,"
+         " (SELECT array_agg(id ORDER BY id) AS ids FROM videos) v", n=scale.comments, words=WORDS)
     # Likes: distinct (user, video) pairs, walking users × videos with a stride so the pairs never repeat.
     step("likes",
          "INSERT INTO likes (user_id, video_id, created_at)"
          " SELECT u.ids[1 + g % cardinality(u.ids)], v.ids[1 + (g / cardinality(u.ids) + g * 13) % cardinality(v.ids)],"
          "  now() - make_interval(secs => g)"
-         " FROM generate_series(0, :n - 1) g, (SELECT array_agg(id) AS ids FROM users) u,"
-         " (SELECT array_agg(id) AS ids FROM videos) v ON CONFLICT DO NOTHING", n=scale.likes)
+         " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u,"
+         " (SELECT array_agg(id ORDER BY id) AS ids FROM videos) v ON CONFLICT DO NOTHING", n=scale.likes, first=0)
     step("subscriptions",
          "INSERT INTO subscriptions (subscriber_id, channel_id, created_at)"
          " SELECT u.ids[1 + g % cardinality(u.ids)],"
          "  u.ids[1 + (g % cardinality(u.ids) + 1 + g / cardinality(u.ids)) % cardinality(u.ids)],"
          "  now() - make_interval(secs => g)"
-         " FROM generate_series(0, :n - 1) g, (SELECT array_agg(id) AS ids FROM users) u"
-         " ON CONFLICT DO NOTHING", n=scale.subscriptions)
+         " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u"
+         " ON CONFLICT DO NOTHING", n=scale.subscriptions, first=0)
     step("tweets",
          "INSERT INTO tweets (content, user_id, created_at)"
          " SELECT 'Post ' || g, u.ids[1 + g % cardinality(u.ids)], now() - make_interval(secs => g)"
-         " FROM generate_series(1, :n) g, (SELECT array_agg(id) AS ids FROM users) u", n=scale.tweets)
+         " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u",
+         n=scale.tweets)
     started = time.monotonic()
     db.execute("ANALYZE")
     timings["analyze"] = time.monotonic() - started

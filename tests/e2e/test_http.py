@@ -212,3 +212,27 @@ def test_non_ascii_path_parameters_arrive_intact(server):
 
     assert response.status_code == 200, response.text
     assert response.json()["data"]["username"] == name
+
+
+def test_the_servers_log_lines_are_json_with_request_ids(server):
+    """Every line a logger writes, Granian's own included, is one JSON object; request lines carry the id."""
+    import json
+    import time
+
+    from tests.e2e.conftest import SERVER_HOME
+
+    name = _name()
+    _register(server, name)
+    token = _login(server, name).json()["data"]["refreshToken"]
+    for _ in range(2):  # the replay is logged as a warning, inside the request
+        response = requests.post(f"{server}/api/v2/user/refresh-token", json={"refreshToken": token}, timeout=10)
+    request_id = response.headers["X-Request-Id"]
+    time.sleep(0.2)
+
+    lines = (SERVER_HOME / "server.log").read_text().splitlines()
+    logged = [line for line in lines if not line.startswith("VizTube listening on")  # the start-up banner
+              and "Warning:" not in line and not line.startswith(" ")]  # Python's own warnings, not loggers
+    entries = [json.loads(line) for line in logged]
+
+    assert entries  # at least the start-up lines (and Granian's, when it has something to say) parsed above
+    assert any(e["requestId"] == request_id and "refresh token reuse" in e["message"] for e in entries)
