@@ -184,7 +184,7 @@ def require_user(request: Request) -> CurrentUser:
                              lambda: users_sql.get_authenticated(user_id=user_id, session_id=session_id),
                              ttl=get_settings().cache_ttl_seconds,
                              fresh=lambda value: value["session_expires"] > time.time())
-    if row is None or row["session_expires"] <= time.time():
+    if row is None:
         raise errors.NotAuthenticated("Invalid Access Token")
     profile = {k: v for k, v in row.items() if k != "session_expires"}  # JSON-native: ids and times as strings
     return CurrentUser(id=user_id, session_id=session_id, profile=profile)

@@ -217,6 +217,11 @@ def forget_feed() -> None:
     _after_commit(lambda b: b.incr("feed:gen"))
 
 
+def retire(guard: str) -> None:
+    """Invalidate every `read_guarded` entry under `guard`, once the current transaction commits."""
+    _after_commit(lambda b: b.set(guard, secrets.token_hex(8), GUARD_TTL_SECONDS))
+
+
 def forget_sign_ins(user_id: object) -> None:
     """A user's sessions or profile changed: every cached "who is this token" answer for them is retired."""
-    _after_commit(lambda b: b.set(f"auth:{user_id}", secrets.token_hex(8), GUARD_TTL_SECONDS))
+    retire(f"auth:{user_id}")
