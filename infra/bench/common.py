@@ -1,12 +1,27 @@
-"""Pieces the benchmarks share: a free port, and the peak resident memory of a process tree."""
+"""Pieces the benchmarks share: a scratch folder, a free port, and the peak resident memory of a process tree."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import psutil
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary folder for a benchmark's database, media and files, removed when the run ends (--scale 100
+    leaves ~7 GB otherwise); BENCH_KEEP=1 keeps it. Call it before starting the embedded PostgreSQL: exit
+    handlers run last-registered first, so the database has stopped when the folder goes."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.environ.get("BENCH_KEEP") != "1":
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def free_port() -> int:

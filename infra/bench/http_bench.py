@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from infra.bench.common import RssPeak, free_port
+from infra.bench.common import RssPeak, free_port, scratch_dir
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PASSWORD = "Passw0rdX"
@@ -123,7 +123,7 @@ def main() -> int:
     from infra.bench.seed import Scale, seed
     from shared.embedded_pg import ensure_embedded
 
-    home = Path(tempfile.mkdtemp(prefix="viztube-bench-"))
+    home = scratch_dir("viztube-bench-")
     database_url = os.environ.get("DATABASE_URL") or ensure_embedded(home / "pgdata")
     os.environ["DATABASE_URL"] = database_url
     from shared import db

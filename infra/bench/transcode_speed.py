@@ -12,10 +12,10 @@ import argparse
 import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from infra.bench.common import scratch_dir
 from shared.media_hls import transcode
 from shared.media_probe import probe_video, run_ffmpeg
 
@@ -39,7 +39,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=20)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="viztube-transcode-"))
+    work = scratch_dir("viztube-transcode-")
     rows = []
     for height in (360, 720, 1080):
         clip = work / f"src{height}.mp4"

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from infra.bench.common import RssPeak, free_port
+from infra.bench.common import RssPeak, free_port, scratch_dir
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -47,7 +46,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="server workers (memory is summed over them)")
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="viztube-bench-"))
+    home = scratch_dir("viztube-bench-")
     video = home / "big.mp4"
     print(f"making a ~{args.size_mb} MB test video ...", flush=True)
     make_video(video, args.size_mb - 1)
