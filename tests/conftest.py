@@ -260,6 +260,25 @@ def fake_cloudinary(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
+def storage_fails_for(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Make local storage refuse files of one kind (say "thumbnail"), as a storage outage midway would."""
+    from shared import errors
+    from shared.storage.local import LocalStorage
+
+    def arm(failing_kind: str) -> None:
+        real = LocalStorage.save
+
+        def save(self: Any, path: Any, *, kind: str, mime: str) -> Any:
+            if kind == failing_kind:
+                raise errors.StorageFailed(f"Error uploading {kind}")
+            return real(self, path, kind=kind, mime=mime)
+
+        monkeypatch.setattr(LocalStorage, "save", save)
+
+    return arm
+
+
+@pytest.fixture
 def make_video() -> Callable[..., dict[str, Any]]:
     """A video row straight through shared.sql (no files): for tests about everything around videos."""
     from shared.sql import videos as videos_sql

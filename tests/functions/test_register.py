@@ -181,18 +181,8 @@ def test_a_truncated_multipart_body_is_400_and_leaves_nothing(client):
     assert _user_count() == 0 and media_files() == []
 
 
-def test_a_storage_failure_rolls_back_the_files_already_stored(client, monkeypatch):
-    from shared import errors
-    from shared.storage.local import LocalStorage
-
-    real_save = LocalStorage.save
-
-    def failing_save(self, path, *, kind, mime):
-        if kind == "coverImage":
-            raise errors.StorageFailed("Error uploading coverImage")
-        return real_save(self, path, kind=kind, mime=mime)
-
-    monkeypatch.setattr(LocalStorage, "save", failing_save)
+def test_a_storage_failure_rolls_back_the_files_already_stored(client, storage_fails_for):
+    storage_fails_for("coverImage")
     response = _register(client, coverImage=("c.jpg", jpeg_bytes(), "image/jpeg"))
 
     assert response.status_code == 502

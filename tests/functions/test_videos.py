@@ -141,18 +141,8 @@ def test_a_video_over_the_limit_is_413(make_user, auth, publish, monkeypatch):
     assert _rows() == 0 and media_files() == []
 
 
-def test_a_storage_failure_midway_removes_what_was_stored(make_user, auth, publish, monkeypatch):
-    from shared import errors
-    from shared.storage.local import LocalStorage
-
-    real = LocalStorage.save
-
-    def flaky(self, path, *, kind, mime):
-        if kind == "thumbnail":
-            raise errors.StorageFailed("Error uploading thumbnail")
-        return real(self, path, kind=kind, mime=mime)
-
-    monkeypatch.setattr(LocalStorage, "save", flaky)
+def test_a_storage_failure_midway_removes_what_was_stored(make_user, auth, publish, storage_fails_for):
+    storage_fails_for("thumbnail")
 
     response = publish(auth(make_user()))
 
