@@ -59,5 +59,6 @@ def delete_comment(comment_id: str) -> Response:
     comment = visible_comment(parse_uuid(comment_id, "Invalid comment ID"), user)
     if user.id not in (comment["user_id"], comment["video_owner_id"]):  # the author, or the video's owner
         raise errors.Forbidden("Comment not found or you are not authorized to delete it")
-    comments_sql.delete(comment_id=comment["id"])
+    if not comments_sql.delete(comment_id=comment["id"], by=user.id):  # a concurrent delete won
+        raise errors.NotFound("Comment not found")
     return ok({}, "Comment deleted successfully")

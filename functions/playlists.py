@@ -19,6 +19,7 @@ from shared.schemas.social import (
 from shared.services.videos import present_with_owner, visible_video_id
 from shared.sql import playlists as playlists_sql
 from shared.sql import users as users_sql
+from shared.text import single_line_problems
 
 bp = Blueprint(__name__)
 
@@ -27,6 +28,9 @@ def _check_lengths(name: str | None, description: str | None) -> None:
     if (name and len(name) > MAX_PLAYLIST_NAME) or (description and len(description) > MAX_PLAYLIST_DESCRIPTION):
         raise errors.ValidationFailed(f"Playlist names are limited to {MAX_PLAYLIST_NAME} characters and "
                                       f"descriptions to {MAX_PLAYLIST_DESCRIPTION:,}")
+    problems = single_line_problems(name, "Playlist name")
+    if problems:
+        raise errors.ValidationFailed(problems[0], errors=problems)
 
 
 def _own_playlist(playlist_id: str, user: CurrentUser, message: str) -> dict:
@@ -96,7 +100,8 @@ def update_playlist(playlist_id: str) -> Response:
 def delete_playlist(playlist_id: str) -> Response:
     user = require_user(bp.current_request)
     playlist = _own_playlist(playlist_id, user, "You are not authorized to delete this playlist")
-    playlists_sql.delete(playlist_id=playlist["id"])
+    if not playlists_sql.delete(playlist_id=playlist["id"], user_id=user.id):  # a concurrent delete won
+        raise errors.NotFound("Playlist not found")
     return ok({}, "Playlist deleted successfully")
 
 
@@ -116,5 +121,6 @@ def add_video_to_playlist(playlist_id: str, video_id: str) -> Response:
 def remove_video_from_playlist(playlist_id: str, video_id: str) -> Response:
     user = require_user(bp.current_request)
     playlist = _own_playlist(playlist_id, user, "You are not authorized to edit this playlist")
-    playlists_sql.remove_video(playlist_id=playlist["id"], video_id=parse_uuid(video_id, "Invalid video ID"))
-    return ok({}, "Video removed from playlist")
+    # Idempotent as in v2 (contract §10.7: 200 when the video was not there); `removed` says which call removed it.
+    removed = playlists_sql.remove_video(playlist_id=playlist["id"], video_id=parse_uuid(video_id, "Invalid video ID"))
+    return ok({"removed": removed}, "Video removed from playlist")

@@ -61,5 +61,7 @@ def update_tweet(tweet_id: str) -> Response:
 @bp.route("/{tweet_id}", methods=["DELETE"])
 def delete_tweet(tweet_id: str) -> Response:
     user = require_user(bp.current_request)
-    tweets_sql.delete(tweet_id=_own_tweet(tweet_id, user.id)["id"])
+    tweet = _own_tweet(tweet_id, user.id)
+    if not tweets_sql.delete(tweet_id=tweet["id"], user_id=user.id):  # a concurrent delete won
+        raise errors.NotFound("Tweet not found")
     return ok({}, "Tweet deleted successfully")

@@ -121,7 +121,7 @@ def current_user_details() -> Response:
 @bp.route("/c/{username}", methods=["GET"])
 def channel_profile(username: str) -> Response:
     user = require_user(bp.current_request)
-    name = normalize_username(path_text(username))
+    name = normalize_username(path_text(username, "username"))
     channel_id = cache.read_through(f"uid:{name}", lambda: users_sql.id_by_username(username=name))
     channel = channel_id and cache.read_through(f"channel:{channel_id}",
                                                 lambda: users_sql.channel_stats(user_id=channel_id))

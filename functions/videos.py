@@ -23,6 +23,7 @@ from shared.services import videos
 from shared.settings import get_settings
 from shared.sql import users as users_sql
 from shared.sql import videos as videos_sql
+from shared.text import single_line_problems
 from shared.uploads import read_form
 
 bp = Blueprint(__name__)
@@ -69,6 +70,9 @@ def _title_and_description(title: str | None, description: str | None) -> tuple[
         raise errors.BadRequest("Title is required")
     if len(title) > 500 or len(description or "") > 10_000:
         raise errors.ValidationFailed("Title is limited to 500 characters and description to 10,000")
+    problems = single_line_problems(title, "Title")
+    if problems:
+        raise errors.ValidationFailed(problems[0], errors=problems)
     return title, description or ""
 
 

@@ -155,12 +155,15 @@ def _connection_lost(exc: Exception) -> bool:
     return code.startswith("08") or code in ("57P01", "57P02", "57P03")
 
 
-def _ping(conn: Any) -> None:
+def _ping(conn: Any) -> bool | None:
     """Liveness check on checkout, for connections that sat idle (a recently used one is almost surely alive,
     and if not, its first statement fails before anything ran and DBUtils retries it on a new connection)."""
+    if getattr(conn, "viztube_discarded", False):
+        return False  # closed on purpose (_discard)
     if time.monotonic() - getattr(conn, "viztube_used", 0.0) < PING_AFTER_IDLE_SECONDS:
-        return
+        return None
     conn.cursor().execute("SELECT 1")
+    return None
 
 
 _pool: PooledDB | None = None
@@ -216,11 +219,30 @@ def close_pool() -> None:
             _pool = None
 
 
+def _discard(conn: Any) -> None:
+    """Close a pooled connection whose protocol state is unknown; the pool replaces it on its next checkout.
+
+    pg8000 sends a statement's Parse/Describe before it encodes the parameters, and reads their replies only
+    after: a failure in between (a parameter UTF-8 cannot encode, an unconvertible type) leaves unread replies
+    on the socket, and the next statement on that connection would read them as its own (issue #10: a correct
+    login answered "Invalid credentials"). Only an error the server reported leaves the protocol in step.
+    """
+    raw = getattr(getattr(conn, "_con", None), "_con", None)  # the pg8000 connection under DBUtils' wrappers
+    if raw is None:
+        return
+    raw.viztube_discarded = True  # _ping says so on its next checkout, and DBUtils opens a fresh one
+    try:
+        raw.close()
+    except Exception:  # noqa: BLE001 - it is being thrown away; a failing close changes nothing
+        log.debug("closing a discarded connection failed", exc_info=True)
+
+
 class Tx:
     """One open transaction: run statements, get dicts back."""
 
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._cursor = conn.cursor()
         self.after_commit: list[Callable[[], None]] = []
 
     def _run(self, sql: str, params: dict[str, Any]) -> Any:
@@ -229,10 +251,17 @@ class Tx:
                 self._cursor.execute(sql, params)
             else:
                 self._cursor.execute(sql)
-        except pg8000.dbapi.DatabaseError as exc:
+        except pg8000.dbapi.DatabaseError as exc:  # reported by the server: the connection is still in step
             raise map_database_error(exc) from exc
         except (pg8000.dbapi.InterfaceError, OSError) as exc:
+            _discard(self._conn)
             raise errors.ServiceUnavailable("Database unavailable") from exc
+        except UnicodeEncodeError as exc:  # text the edge should have refused (shared.text): still a 400
+            _discard(self._conn)
+            raise errors.BadRequest("Text contains characters that cannot be stored") from exc
+        except BaseException:
+            _discard(self._conn)
+            raise
         return self._cursor
 
     def fetch_all(self, sql: str, **params: Any) -> list[dict[str, Any]]:
@@ -272,6 +301,18 @@ def _release(conn: Any) -> None:
     conn.close()  # back to the pool
 
 
+def _commit(conn: Any) -> None:
+    """COMMIT, its failures mapped like any statement's: the server's own errors by their code (a deferred
+    constraint, a shutdown's 57P01), and a connection dropped under it (the postmaster killed) as a 503; the
+    outcome is then unknown to us, which is what 503 tells the client (retry), where a bare error was a 500."""
+    try:
+        conn.commit()
+    except pg8000.dbapi.DatabaseError as exc:
+        raise map_database_error(exc) from exc
+    except (pg8000.dbapi.InterfaceError, OSError) as exc:
+        raise errors.ServiceUnavailable("Database unavailable") from exc
+
+
 @contextmanager
 def transaction(*, wait_for_disk: bool = True) -> Iterator[Tx]:
     """Open a transaction (or join the one already open on this thread); commit on success, roll back on error.
@@ -284,7 +325,7 @@ def transaction(*, wait_for_disk: bool = True) -> Iterator[Tx]:
         yield current
         return
     conn = _checkout()
-    tx = Tx(conn.cursor())
+    tx = Tx(conn)
     try:
         # BEGIN is the first statement: if the pooled connection died meanwhile, DBUtils reconnects and
         # retries it, nothing having run yet. begin() then tells DBUtils never to retry a later statement.
@@ -298,7 +339,7 @@ def transaction(*, wait_for_disk: bool = True) -> Iterator[Tx]:
     committed = False
     try:
         yield tx
-        conn.commit()
+        _commit(conn)
         committed = True
     except BaseException:
         try:
@@ -326,7 +367,7 @@ def _statement() -> Iterator[Tx]:
         return
     conn = _checkout()
     try:
-        yield Tx(conn.cursor())
+        yield Tx(conn)
     finally:
         _release(conn)
 
@@ -380,6 +421,8 @@ def map_database_error(exc: Exception) -> errors.AppError:
         return errors.NotFound("Related record not found")
     if code in ("22P02", "22003", "22007", "22008"):  # bad uuid / number / date text
         return errors.BadRequest("Invalid identifier or value")
+    if code == "22021":  # character_not_in_repertoire: a NUL in text the edge should have refused (shared.text)
+        return errors.BadRequest("Text contains characters that cannot be stored")
     if code == "22001":  # string_data_right_truncation
         return errors.ValidationFailed("Value too long")
     if code in ("40001", "40P01", "55P03", "57014"):  # serialization, deadlock, lock/statement timeout

@@ -19,6 +19,7 @@ from chalice.app import Request
 
 from shared import errors
 from shared.settings import PROJECT_DIR, get_settings
+from shared.text import require_storable, require_storable_tree
 
 JSON = "application/json"
 FORM_URLENCODED = "application/x-www-form-urlencoded"
@@ -107,13 +108,16 @@ def read_body(request: Request) -> dict[str, Any]:
             raise errors.BadRequest("Malformed JSON body") from None
         if not isinstance(value, dict):
             raise errors.BadRequest("Request body must be a JSON object")
+        require_storable_tree(value)
         return value
     if kind == FORM_URLENCODED:
-        try:
-            pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        try:  # strict: a %-escape that is not UTF-8 is refused, not turned into U+FFFD
+            pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, errors="strict")
         except UnicodeDecodeError:
-            raise errors.BadRequest("Malformed form body") from None
-        return {k: v[0] if len(v) == 1 else v for k, v in pairs.items()}
+            raise errors.BadRequest("Malformed form body: not UTF-8 text") from None
+        form = {k: v[0] if len(v) == 1 else v for k, v in pairs.items()}
+        require_storable_tree(form)
+        return form
     if kind == MULTIPART:
         from shared.uploads import read_text_fields  # multipart without files, e.g. update-account
 
@@ -129,7 +133,7 @@ def query_param(request: Request, name: str) -> str | None:
     values = params.getlist(name)
     if len(values) > 1:
         raise errors.BadRequest(f"Query parameter '{name}' must be given once")
-    return values[0]
+    return require_storable(values[0], f"query parameter '{name}'")
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
@@ -161,9 +165,14 @@ def parse_uuid(value: str | None, message: str) -> uuid.UUID:
         raise errors.BadRequest(message) from None
 
 
-def path_text(value: str) -> str:
-    """Chalice does not URL-decode path parameters (aws/chalice#511)."""
-    return unquote(value)
+def path_text(value: str, name: str) -> str:
+    """A text path parameter, URL-decoded (Chalice does not: aws/chalice#511); bytes that are not UTF-8, a NUL
+    or a lone surrogate are a 400 naming the parameter."""
+    try:
+        text = unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise errors.BadRequest(f"The path parameter '{name}' is not UTF-8 text") from None
+    return require_storable(text, f"path parameter '{name}'")
 
 
 def cookies(request: Request) -> dict[str, str]:
@@ -225,4 +234,5 @@ def client_ip(request: Request) -> str:
 
 
 def user_agent(request: Request) -> str:
-    return (request.headers.get("user-agent") or "")[:400]
+    """The User-Agent, as stored with a session."""
+    return require_storable((request.headers.get("user-agent") or "")[:400], "header 'User-Agent'")

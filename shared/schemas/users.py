@@ -6,6 +6,7 @@ import re
 import uuid
 
 from shared.schemas import In, Out, Timestamp
+from shared.text import single_line_problems
 
 EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 MAX_USERNAME = 50
@@ -78,7 +79,7 @@ def fullname_problems(fullname: str | None) -> list[str]:
         return ["Full name is required"]
     if len(fullname.strip()) > MAX_FULLNAME:
         return [f"Full name must be at most {MAX_FULLNAME} characters"]
-    return []
+    return single_line_problems(fullname, "Full name")
 
 
 def email_problems(email: str | None) -> list[str]:
@@ -103,7 +104,7 @@ def username_problems(username: str | None) -> list[str]:
         problems.append("Username cannot contain spaces")
     if "/" in value or "?" in value or "#" in value or "%" in value:
         problems.append("Username cannot contain / ? # or %")
-    return problems
+    return problems + single_line_problems(value, "Username")
 
 
 def normalize_username(username: str) -> str:

@@ -99,7 +99,10 @@ def refresh(token: str) -> SignedIn:
 
 
 def logout(current: auth.CurrentUser) -> None:
-    sessions_sql.revoke(session_id=current.session_id, reason="logout")
+    """End the caller's session. Concurrent logouts with one token may all pass `require_user` before any of
+    them revokes; the UPDATE decides, and the losers get what a logout after the logout gets: 401."""
+    if not sessions_sql.revoke(session_id=current.session_id, reason="logout"):
+        raise errors.NotAuthenticated("Invalid Access Token")
     cache.forget_sign_ins(current.id)
 
 

@@ -44,5 +44,13 @@ def update_content(*, comment_id: uuid.UUID, content: str) -> dict[str, Any] | N
         id=comment_id, content=content)
 
 
-def delete(*, comment_id: uuid.UUID) -> bool:
-    return db.execute("DELETE FROM comments WHERE id = :id", id=comment_id) == 1
+def delete(*, comment_id: uuid.UUID, by: uuid.UUID) -> bool:
+    """Delete a comment `by` its author or its video's owner; False when it was not there to delete.
+
+    The statement itself decides who deleted it: of concurrent deletes that all passed the handler's checks,
+    only one finds the row (the others wait on its row lock, then see it gone), so only one may answer 200.
+    """
+    return db.execute(
+        "DELETE FROM comments c WHERE c.id = :id"
+        " AND (c.user_id = :by OR EXISTS (SELECT 1 FROM videos v WHERE v.id = c.video_id AND v.user_id = :by))",
+        id=comment_id, by=by) == 1

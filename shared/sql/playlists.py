@@ -66,8 +66,10 @@ def update(*, playlist_id: uuid.UUID, changes: dict[str, str]) -> dict[str, Any]
         id=playlist_id, **{c: changes[c] for c in columns})
 
 
-def delete(*, playlist_id: uuid.UUID) -> None:
-    db.execute("DELETE FROM playlists WHERE id = :id", id=playlist_id)
+def delete(*, playlist_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Delete the owner's playlist (its entries cascade); False when it was not there to delete (of concurrent
+    deletes, only one finds the row: the others wait on its row lock, then see it gone)."""
+    return db.execute("DELETE FROM playlists WHERE id = :id AND user_id = :uid", id=playlist_id, uid=user_id) == 1
 
 
 def add_video(*, playlist_id: uuid.UUID, video_id: uuid.UUID) -> dict[str, Any]:
@@ -80,8 +82,11 @@ def add_video(*, playlist_id: uuid.UUID, video_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
-def remove_video(*, playlist_id: uuid.UUID, video_id: uuid.UUID) -> None:
+def remove_video(*, playlist_id: uuid.UUID, video_id: uuid.UUID) -> bool:
+    """Whether this call removed the entry (of concurrent removals, exactly one does)."""
     with db.transaction() as tx:
         if tx.execute("DELETE FROM playlist_videos WHERE playlist_id = :p AND video_id = :v", p=playlist_id,
                       v=video_id):
             tx.execute("UPDATE playlists SET updated_at = now() WHERE id = :p", p=playlist_id)
+            return True
+        return False

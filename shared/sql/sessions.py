@@ -38,6 +38,7 @@ def get(*, session_id: uuid.UUID) -> dict[str, Any] | None:
 
 
 def revoke(*, session_id: uuid.UUID, reason: str) -> int:
+    """End a live session; 0 when it had already ended (so of concurrent revocations exactly one gets 1)."""
     return db.execute(
         "UPDATE sessions SET revoked_at = now(), revoked_reason = :reason WHERE id = :id AND revoked_at IS NULL",
         id=session_id, reason=reason,

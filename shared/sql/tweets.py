@@ -35,5 +35,7 @@ def update_content(*, tweet_id: uuid.UUID, content: str) -> dict[str, Any] | Non
         id=tweet_id, content=content)
 
 
-def delete(*, tweet_id: uuid.UUID) -> bool:
-    return db.execute("DELETE FROM tweets WHERE id = :id", id=tweet_id) == 1
+def delete(*, tweet_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Delete the author's tweet; False when it was not there to delete (of concurrent deletes, only one
+    finds the row: the others wait on its row lock, then see it gone)."""
+    return db.execute("DELETE FROM tweets WHERE id = :id AND user_id = :uid", id=tweet_id, uid=user_id) == 1

@@ -236,3 +236,38 @@ def test_the_servers_log_lines_are_json_with_request_ids(server):
 
     assert entries  # at least the start-up lines (and Granian's, when it has something to say) parsed above
     assert any(e["requestId"] == request_id and "refresh token reuse" in e["message"] for e in entries)
+
+
+def test_a_burst_of_unstorable_text_over_http_is_4xx_and_leaves_every_connection_sound(server):
+    from tests.e2e.conftest import signed_in_user
+
+    headers, _ = signed_in_user(server, "burst")
+    _, bystander = signed_in_user(server, "calm")
+    hostile = ['{"username": "a\\u0000", "password": "x"}', '{"username": "\\ud800", "password": "\\udfff"}',
+               '{"email": "x\\u0000@y.z", "password": "Passw0rdX"}']
+    calls = [("POST", "/api/v2/user/login", body, {"Content-Type": "application/json"}) for body in hostile]
+    calls += [("PATCH", "/api/v2/user/update-account", '{"fullname": "N\\u0000"}', {"Content-Type": "application/json"}),
+              ("PATCH", "/api/v2/user/update-account", b"fullname=%FF%FE",
+               {"Content-Type": "application/x-www-form-urlencoded"}),
+              ("POST", "/api/v2/tweets", '{"content": "\\ud83d"}', {"Content-Type": "application/json"}),
+              ("POST", "/api/v2/playlist", b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\x00y\r\n--b--\r\n',
+               {"Content-Type": "multipart/form-data; boundary=b"}),
+              ("GET", "/api/v2/user/c/%00", None, {}), ("GET", "/api/v2/user/c/%ff%fe", None, {}),
+              ("GET", "/api/v2/videos?query=%00", None, {})]
+
+    def call(i: int) -> int:
+        method, path, body, extra = calls[i % len(calls)]
+        return requests.request(method, f"{server}{path}", data=body, headers={**headers, **extra}, timeout=30).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(call, range(200)))
+
+    assert all(400 <= s < 500 for s in statuses), sorted(set(statuses))
+    # Every pooled connection of every worker process still answers its own statements.
+    for _ in range(24):
+        login = requests.post(f"{server}/api/v2/user/login", timeout=30,
+                              json={"username": bystander["username"], "password": "Passw0rdX"})
+        assert login.status_code == 200, login.text
+        feed = requests.get(f"{server}/api/v2/videos?limit=5", timeout=30,
+                            headers={"Authorization": f"Bearer {login.json()['data']['accessToken']}"})
+        assert feed.status_code == 200 and feed.json()["success"] is True

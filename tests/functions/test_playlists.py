@@ -136,6 +136,7 @@ def test_removing_a_video_is_idempotent_and_deleting_cascades(client, make_user,
 
     assert (removed.status_code, removed.json_body["message"]) == (200, "Video removed from playlist")
     assert again.status_code == 200
+    assert (removed.json_body["data"], again.json_body["data"]) == ({"removed": True}, {"removed": False})
     assert (deleted.status_code, deleted.json_body["message"]) == (200, "Playlist deleted successfully")
     assert db.fetch_value("SELECT count(*) FROM playlist_videos") == 0
     assert client.get(path, headers=headers).status_code == 404

@@ -131,3 +131,26 @@ def test_timestamptz_values_come_back_as_aware_datetimes_and_odd_ones_still_pars
     assert row["exact"] == dt.datetime(2026, 11, 24, 8, 7, 10, 208123, tzinfo=dt.UTC)
     assert row["whole"] == dt.datetime(2026, 11, 24, 8, 7, 10, tzinfo=dt.UTC)
     assert row["forever"] == "infinity"  # pg8000's own parser, as before
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "a\x00b", b"\x00".decode() + "\udfff"])
+def test_text_a_connection_cannot_send_never_poisons_the_pool(bad):
+    # pg8000 writes Parse/Describe before it encodes the parameters and reads their replies after: a value it
+    # cannot encode used to leave those replies unread, and the next statement on the pooled connection read
+    # them as its own (a correct login then answered "Invalid credentials").
+    with pytest.raises(errors.BadRequest) as info:
+        db.fetch_value("SELECT length(CAST(:v AS text))", v=bad)
+
+    assert info.value.status_code == 400
+    for n in range(20):  # every later statement gets its own answer, with and without a transaction
+        assert db.fetch_value("SELECT CAST(:n AS int) + 1 AS next", n=n) == n + 1
+        with db.transaction() as tx:
+            assert tx.fetch_one("SELECT CAST(:n AS int) * 2 AS twice, 'x' AS tag", n=n) == {"twice": 2 * n, "tag": "x"}
+
+
+def test_a_failure_inside_a_transaction_discards_that_connection_too():
+    with pytest.raises(errors.BadRequest), db.transaction() as tx:
+        tx.execute("SELECT 1")
+        tx.fetch_value("SELECT CAST(:v AS text)", v="\udc80")
+
+    assert db.fetch_value("SELECT 41 + 1") == 42
