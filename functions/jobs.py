@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -12,18 +13,32 @@ from shared import jobs
 from shared.services.job_handlers import periodic
 
 bp = Blueprint(__name__)
+log = logging.getLogger(__name__)
 QUEUE_NAME = "viztube-jobs"  # the queue JOBS_QUEUE_URL points at (infra/ creates it)
 
 
 @bp.on_sqs_message(queue=QUEUE_NAME, batch_size=1)
-def run_queued_jobs(event: Any) -> None:
-    """Each message is a nudge {"jobId": ...}: the row in the jobs table is the job (claimed, retried there)."""
+def run_queued_jobs(event: Any) -> dict[str, list[dict[str, str]]]:
+    """Each message is a nudge {"jobId": ...}: the row in the jobs table is the job (claimed, retried there).
+
+    Answers a partial batch response (the event source declares FunctionResponseTypes: ReportBatchItemFailures,
+    infra/sam/resources.yaml): the messages whose job is not done are reported, so SQS keeps them, delivers them
+    again, and after maxReceiveCount moves them to the dead-letter queue; the others are deleted."""
+    failures: list[dict[str, str]] = []
     for record in event:
+        message_id = record.to_dict()["messageId"]
         try:
             job_id = uuid.UUID(json.loads(record.body)["jobId"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue  # not one of ours: drop it rather than poison the queue
-        jobs.run_one(job_id)
+        try:
+            settled = jobs.run_queued(job_id)
+        except Exception:  # noqa: BLE001 - this message fails; the batch's other messages keep their outcome
+            log.exception("job %s from SQS message %s could not be run", job_id, message_id)
+            settled = False
+        if not settled:
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
 
 
 @bp.schedule("rate(5 minutes)")

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 
 from chalice import Response
-from chalice.app import Request
+from chalice.app import CaseInsensitiveMapping, Request
 
 from shared import cors, errors, metrics, ratelimit
 from shared.http import client_ip, error_response, request_id_var
@@ -41,6 +41,14 @@ def _rewrap_chalice_error(response: Response) -> Response:
     return error_response(response.status_code, message, headers=headers)
 
 
+def _accept_anything_when_unsaid(event: Request) -> None:
+    """A request without Accept takes any media type (RFC 9110 §12.5.1); Chalice answers 400 to a binary response
+    (media files, HLS) unless Accept names a binary type (API Gateway's rule, copied by its local gateway, so through
+    the WSGI shim too: platform-notes §2, §9). Say explicitly what no Accept means, before Chalice checks it."""
+    if not (event.headers.get("accept") or "").strip():
+        event.headers = CaseInsensitiveMapping({**event.headers, "accept": "*/*"})
+
+
 def handle(event: Request, get_response: Callable[[Request], Response]) -> Response:
     incoming = event.headers.get("x-request-id") or ""
     request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
@@ -48,9 +56,10 @@ def handle(event: Request, get_response: Callable[[Request], Response]) -> Respo
     started = time.perf_counter()
     try:
         try:
-            path = (event.context or {}).get("path", event.path) or ""
-            if not path.startswith(_UNLIMITED_PREFIXES):
+            # The route's template, not requestContext.path: on API Gateway that carries the stage (/api/api/v2/...).
+            if not (event.path or "").startswith(_UNLIMITED_PREFIXES):
                 ratelimit.hit("global", client_ip(event))
+            _accept_anything_when_unsaid(event)
             response = get_response(event)
         except errors.AppError as exc:
             if exc.status_code >= 500:

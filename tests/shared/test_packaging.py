@@ -1,41 +1,32 @@
-"""`chalice package` produces a Lambda zip that holds functions/ and shared/ and imports on its own."""
+"""`chalice package` produces a Lambda zip that holds functions/ and shared/ and imports on its own, and a SAM
+template whose functions, once translated as CloudFormation deploys them, each have a least-privilege role."""
 
 import json
 import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR
 
+def test_chalice_package_contains_functions_shared_and_dependencies(lambda_package):
+    out = lambda_package.out  # `chalice package --stage prod --merge-template infra/sam/resources.yaml`, once a run
 
-def test_chalice_package_contains_functions_shared_and_dependencies(tmp_path):
-    out = tmp_path / "package"
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"}
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"):
-        env.pop(name, None)
-    chalice = Path(sys.executable).with_name("chalice")
-
-    result = subprocess.run([str(chalice), "package", "--stage", "prod", "--template-format", "yaml", "--merge-template",
-                             "infra/sam/resources.yaml", str(out)], cwd=PROJECT_DIR, env=env,
-                            capture_output=True, text=True, timeout=600)
-
-    assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(out / "deployment.zip") as archive:
         names = set(archive.namelist())
-        archive.extractall(tmp_path / "unzipped")
     for required in ("app.py", "functions/users.py", "functions/healthcheck.py", "shared/db.py", "shared/auth.py",
                      "shared/sql/users.py", "shared/storage/cloudinary_store.py", "pg8000/__init__.py",
                      "cloudinary/__init__.py", "chalice/app.py"):
         assert required in names, required
     assert not any(n.startswith(("pgserver/", "granian/", "tests/", "infra/")) for n in names)
-    # Import the app from the unzipped package alone (no site-packages), as the Lambda runtime would.
+    # Import the app from the unzipped package alone (no site-packages), as the Lambda runtime would; -B keeps the
+    # package as built for the Lambda emulation, which runs it too.
     check = subprocess.run(
-        [sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import app;"
-         " print(len(app.app.routes))", str(tmp_path / "unzipped")],
+        [sys.executable, "-S", "-B", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import app;"
+         " print(len(app.app.routes))", str(lambda_package.unzipped)],
         capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"], "VIZTUBE_STAGE": "prod"})
     assert check.returncode == 0, check.stderr
     assert int(check.stdout.strip()) > 10
@@ -51,3 +42,124 @@ def test_chalice_package_contains_functions_shared_and_dependencies(tmp_path):
     assert resources["FfmpegLayer"]["Type"] == "AWS::Serverless::LayerVersion"
     assert resources["FfmpegLayer"]["Properties"]["ContentUri"] == "./ffmpeg-layer.zip"
     assert {"Ref": "FfmpegLayer"} in resources["APIHandler"]["Properties"]["Layers"]
+
+
+# ------------------------------------------------------------------------- what CloudFormation really deploys
+
+
+def _translated(template_text: str) -> dict[str, Any]:
+    """The packaged SAM template through PyPI's aws-sam-translator (CloudFormation's own transform), with the code
+    URIs that `sam deploy` replaces by its S3 uploads already replaced."""
+    from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    class NoAwsManagedPolicies(ManagedPolicyLoader):
+        """Looks AWS managed policy names up in IAM; the template names none, so nothing is asked of AWS."""
+
+        def __init__(self) -> None:
+            super().__init__(iam_client=None)
+
+        def load(self) -> dict[str, str]:
+            return {}
+
+    template = yaml_parse(template_text)
+    for resource in template["Resources"].values():
+        for key in ("CodeUri", "ContentUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = f"s3://viztube-artifacts/{key}"
+    return transform(template, {}, NoAwsManagedPolicies())
+
+
+def _choose(value: Any, conditions: dict[str, bool]) -> Any:
+    """The template as deployed under these condition values: Fn::If resolved, AWS::NoValue removed."""
+    no_value = {"Ref": "AWS::NoValue"}
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return _choose(when_true if conditions[name] else when_false, conditions)
+        chosen = {k: _choose(v, conditions) for k, v in value.items()}
+        return {k: v for k, v in chosen.items() if v != no_value}
+    if isinstance(value, list):
+        return [c for c in (_choose(v, conditions) for v in value) if c != no_value]
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _permissions(resources: dict[str, Any], function: dict[str, Any]) -> dict[str, set[str]]:
+    """Every action the function's role allows, with the resources it is allowed on (as JSON text)."""
+    role_name = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = resources[role_name]["Properties"]
+    documents = [p["PolicyDocument"] for p in role.get("Policies", [])]
+    for arn in role.get("ManagedPolicyArns", []):
+        documents.append(resources[arn["Ref"]]["Properties"]["PolicyDocument"])  # ours only: AWS's are ARN strings
+    allowed: dict[str, set[str]] = {}
+    for statement in (s for d in documents for s in d["Statement"]):
+        assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
+        for action in _as_list(statement["Action"]):
+            allowed.setdefault(action, set()).update(json.dumps(r, sort_keys=True)
+                                                     for r in _as_list(statement["Resource"]))
+    return allowed
+
+
+def _ref(*parts: str) -> str:
+    return json.dumps({"Fn::GetAtt": list(parts)}, sort_keys=True)
+
+
+SSM_PATH = {json.dumps({"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+                                   "${SecretsPath}" + tail}) for tail in ("", "/*")}
+OWN_SECRET = {json.dumps({"Ref": "SecretsArn"})}
+VPC_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
+
+
+def _expected(function: str, *, secret_arn: bool, vpc: bool) -> dict[str, set[str]]:
+    logs = {_ref(f"{function}LogGroup", "Arn")}
+    queue = {_ref("JobsQueue", "Arn")}
+    expected = {"logs:CreateLogStream": logs, "logs:PutLogEvents": logs, "ssm:GetParametersByPath": SSM_PATH,
+                "sqs:SendMessage": queue}
+    if function == "RunQueuedJobs":
+        expected.update({"sqs:ReceiveMessage": queue, "sqs:DeleteMessage": queue, "sqs:GetQueueAttributes": queue})
+    if secret_arn:
+        expected["secretsmanager:GetSecretValue"] = OWN_SECRET
+    if vpc:
+        expected.update({action: {json.dumps("*")} for action in VPC_ACTIONS})
+    return expected
+
+
+@pytest.mark.parametrize("secret_arn,vpc", [(False, False), (True, True)], ids=["defaults", "secret-and-vpc"])
+def test_every_function_gets_a_least_privilege_role_of_its_own(lambda_package, monkeypatch, secret_arn, vpc):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # the translator fills in pseudo parameters
+    translated = _choose(_translated(lambda_package.template.read_text()),
+                         {"HasSecretsArn": secret_arn, "InVpc": vpc})
+    resources = translated["Resources"]
+    functions = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+
+    assert set(functions) == {"APIHandler", "RunQueuedJobs", "SweepJobs"}
+    assert "DefaultRole" not in resources  # Chalice's role: logs on every group, SQS on every queue
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(set(roles)) == len(roles) and all(resources[r]["Type"] == "AWS::IAM::Role" for r in roles)
+    for name, function in functions.items():
+        allowed = _permissions(resources, function)
+        assert allowed == _expected(name, secret_arn=secret_arn, vpc=vpc), name
+        for action, scope in allowed.items():  # only EC2's interface actions cannot be scoped
+            assert action in VPC_ACTIONS or json.dumps("*") not in scope, (name, action)
+        log_group = resources[f"{name}LogGroup"]["Properties"]["LogGroupName"]["Fn::Sub"]
+        assert log_group == "/aws/lambda/" + function["Properties"]["FunctionName"]["Fn::Sub"]
+        assert ("VpcConfig" in function["Properties"]) is vpc
+        assert ("SECRETS_ARN" in function["Properties"]["Environment"]["Variables"]) is secret_arn
+    assert resources["JobsQueue"]["Properties"]["QueueName"] == "viztube-jobs"
+    (mapping,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "RunQueuedJobs"}
+    assert mapping["Properties"]["EventSourceArn"]["Fn::Sub"].endswith(":viztube-jobs")
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_api_returns_binary_media_whatever_the_request_accepts(lambda_package):
+    (api,) = [r for r in yaml.safe_load(lambda_package.template.read_text())["Resources"].values()
+              if r["Type"] == "AWS::Serverless::Api"]
+
+    assert api["Properties"]["DefinitionBody"]["x-amazon-apigateway-binary-media-types"] == ["*/*"]
