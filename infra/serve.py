@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 
@@ -29,9 +30,10 @@ log = logging.getLogger("viztube.serve")
 def server_options() -> dict[str, object]:
     settings = get_settings()
     # One process by default (the seed's box has one vCPU): the in-process cache and rate limits are then
-    # exact. More workers need REDIS_URL for both to be shared (settings turn the memory cache off otherwise).
-    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-    threads = int(os.environ.get("WEB_THREADS", str(settings.db_pool_size)))
+    # exact. More workers need REDIS_URL for both to be shared (settings turn the memory cache off otherwise,
+    # and prod refuses to start without it).
+    workers = settings.web_concurrency
+    threads = settings.web_threads
     return {
         "address": settings.host,
         "port": settings.port,
@@ -55,23 +57,34 @@ def main() -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
     if not settings.database_url:
-        from shared.embedded_pg import ensure_embedded
+        from infra.pg_supervisor import EmbeddedPostgres
 
-        # Started here, in the parent: the workers inherit DATABASE_URL and the server stops with us.
-        os.environ["DATABASE_URL"] = ensure_embedded(settings.pgdata_dir)
+        # Started here, in the parent: the workers inherit DATABASE_URL. The parent restarts the database if
+        # it dies, and stops it when the server stops, even after crashes (infra/pg_supervisor.py).
+        os.environ["DATABASE_URL"] = EmbeddedPostgres(settings.pgdata_dir).start()
         reset_settings()
     from shared.migrate import migrate
 
     if not settings.rate_limits_enabled:
         log.warning("RATE_LIMITS=off: every rate limit is disabled (benchmarks and scripted local use only)")
+    from shared.scale_out import log_start
+
+    log_start(settings, log)  # which cache and rate-limit backends, and whether it assumes it is alone
     applied = migrate()
     from shared import db
 
     db.close_pool()  # no connection may cross into the workers
     log.info("migrations applied: %s", ", ".join(applied) or "none")
+    from infra.housekeeping import start_staging_sweeper
+
+    start_staging_sweeper(settings.staging_dir, settings.staging_sweep_seconds)  # before any worker can upload
     options = server_options()
     print(f"VizTube listening on http://{options['address']}:{options['port']} (stage {settings.stage}, "  # noqa: T201
           f"storage {settings.storage}, home {settings.home}; ready in {time.monotonic() - started:.1f}s)", flush=True)
+    # A forked worker keeps Granian's parent SIGTERM handler until it has loaded the app (~1.5 s) and installed
+    # its own: a stop in that window was lost, and waited workers_kill_timeout (20 s, measured). Until then a
+    # SIGTERM ends the worker at once; it is serving nothing yet.
+    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
     Granian("infra.wsgi:application", **options).serve()  # type: ignore[arg-type]
     return 0
 

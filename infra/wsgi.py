@@ -40,6 +40,12 @@ from shared.uploads import (
 STAGE = get_settings().stage
 CHUNK = 64 * 1024
 _local = threading.local()
+# Granian hands a request to a Python thread before its body has arrived, and a WSGI read cannot time out, so a
+# client that sends a body slowly (or stops) holds a thread. Receiving bodies may take all threads but two, so
+# requests without a body (reads, health probes) are always served; past that, a body waits a moment (a normal
+# body arrives in well under a millisecond, so a burst of them queues fine), then 503: waiting holds a thread too.
+BODY_SLOT_WAIT_SECONDS = 0.2
+_body_slots = threading.BoundedSemaphore(max(1, get_settings().web_threads - 2))
 
 _factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
 _config = _factory.create_config_obj(chalice_stage_name=STAGE)
@@ -168,8 +174,12 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
 
     token = None
     body: bytes | None = None
+    receiving = bool(length or chunked)
+    if receiving and not _body_slots.acquire(timeout=BODY_SLOT_WAIT_SECONDS):
+        return _error(start_response, 503, "Server busy receiving other request bodies, please retry",
+                      {"Retry-After": "5"})
     try:
-        if length or chunked:
+        if receiving:
             chunks = _read_chunks(environ["wsgi.input"], length, limit)
             if headers.get("content-type", "").lower().startswith("multipart/form-data"):
                 form = stream_form(chunks, headers["content-type"], max_file_bytes=limit)
@@ -182,6 +192,9 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
                 body = b"".join(chunks)
     except errors.AppError as exc:
         return _error(start_response, exc.status_code, exc.message)
+    finally:
+        if receiving:
+            _body_slots.release()
 
     try:
         response = _gateway.handle_request(method=method, path=path, headers=headers, body=body)

@@ -5,6 +5,18 @@ In-process where one process serves everything, Redis (shared by every process a
 REDIS_URL, off otherwise (settings.cache_backend). Values are JSON. Writers invalidate after their
 transaction commits (`forget_*`), so a concurrent reader cannot re-cache the old value. A cache that
 fails is a miss, never an error.
+
+When Redis fails (issue #10, point 5), the cache fails closed:
+* every Redis call has a short timeout, and a circuit breaker (shared.breaker) sends reads straight to the
+  database while Redis is down, at no cost after the first failure;
+* an invalidation that cannot reach Redis is not dropped: it raises the cache epoch, a PostgreSQL sequence.
+  Every entry in Redis records the epoch it was cached under, and is trusted only while that is still the
+  epoch. Readers learn the epoch from a Redis key that lives EPOCH_LEASE_MS and is renewed from PostgreSQL
+  (and always after this process saw Redis fail), so once Redis answers again no process serves an entry
+  cached before the lost invalidation. The process that lost it never does; the others not once the lease
+  they hold has lapsed, and the lease is no longer than the Redis timeout: a Redis frozen long enough to make
+  a client give up has outlived every lease granted before it froze. (Only a Redis that one process cannot
+  reach while others can leaves the others up to one lease, a quarter of a second, of trust in old entries.)
 """
 
 from __future__ import annotations
@@ -17,9 +29,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from shared import db
+from shared import db, metrics
+from shared.breaker import REDIS_TIMEOUT_SECONDS, Breaker, redis_client_options
 from shared.http import to_json
 from shared.settings import get_settings
+from shared.sql import cache_epoch as cache_epoch_sql
 
 log = logging.getLogger(__name__)
 MAX_MEMORY_ENTRIES = 20_000
@@ -85,11 +99,26 @@ class MemoryBackend:
             return int(value) + 1
 
 
+# Sets the epoch lease to the higher of what Redis holds and what the caller read from PostgreSQL (a slower
+# caller holding an older epoch must never lower it), renews its expiry, and answers the epoch now in force.
+_RAISE_EPOCH = """
+local held = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local wanted = tonumber(ARGV[1])
+if held > wanted then wanted = held end
+redis.call('SET', KEYS[1], wanted, 'PX', ARGV[2])
+return wanted
+"""
+
+
 class RedisBackend:
     def __init__(self, url: str) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._redis = redis.Redis.from_url(url, **redis_client_options())
+        self._raise_epoch = self._redis.register_script(_RAISE_EPOCH)
+
+    def raise_epoch(self, epoch: int, lease_ms: int) -> int:
+        return int(self._raise_epoch(keys=[f"viztube:{EPOCH_KEY}"], args=[epoch, lease_ms]))
 
     def get(self, key: str) -> str | None:
         value = self._redis.get(f"viztube:{key}")
@@ -111,9 +140,18 @@ class RedisBackend:
         return int(self._redis.incr(f"viztube:{key}"))
 
 
+EPOCH_KEY = "epoch"  # the cache epoch readers trust, renewed from PostgreSQL (cache_epoch) when it lapses
+# How long a process may go on trusting entries after another lost an invalidation: the Redis timeout, so
+# a freeze that made any call time out has also outlived every lease (one PostgreSQL read per lease, cluster-wide).
+EPOCH_LEASE_MS = int(REDIS_TIMEOUT_SECONDS * 1000)
+
 _backend: Backend | None = None
 _backend_name: str | None = None
 _lock = threading.Lock()
+_breaker = Breaker("cache", "every read goes to the database")
+_known_epoch = 0  # the highest epoch this process has read from PostgreSQL or raised itself
+_recheck_epoch = False  # read the epoch from PostgreSQL before trusting Redis again (set when Redis failed)
+_untrusted_until = 0.0  # monotonic time until which this process ignores the cache (see _lost_invalidation)
 
 
 def _get() -> Backend | None:
@@ -128,31 +166,113 @@ def _get() -> Backend | None:
 
 
 def reset() -> None:
-    global _backend, _backend_name
+    global _backend, _backend_name, _breaker, _known_epoch, _recheck_epoch, _untrusted_until
     with _lock:
         _backend, _backend_name = None, None
+        _breaker = Breaker("cache", "every read goes to the database")
+        _known_epoch, _recheck_epoch, _untrusted_until = 0, False, 0.0
 
 
-def _safely(action: Callable[[Backend], Any], default: Any = None) -> Any:
+def status() -> str:
+    """For /metrics: "up" (in use), "down" (Redis unreachable: reads go to the database) or "off" (no cache)."""
+    if _get() is None:
+        return "off"
+    return "down" if _breaker.down else "up"
+
+
+def _redis_failed(exc: BaseException) -> None:
+    global _recheck_epoch
+    metrics.CACHE_ERRORS.inc()
+    # Another process may have lost an invalidation while this one could not see Redis either.
+    _recheck_epoch = True
+    _breaker.failed(exc)
+
+
+def _call(action: Callable[[Backend], Any]) -> tuple[bool, Any]:
+    """Run one cache operation: (done, its result). Not done when Redis is down (the breaker is open) or the
+    call fails (which opens it); a cache that is off has nothing to do, which counts as done."""
     backend = _get()
     if backend is None:
-        return default
+        return True, None
+    if not isinstance(backend, RedisBackend):
+        return True, action(backend)
+    if not _breaker.allow():
+        return False, None
     try:
-        return action(backend)
-    except Exception:  # noqa: BLE001 - a cache outage degrades to the database, never to an error
-        log.warning("cache unavailable", exc_info=True)
-        return default
+        result = action(backend)
+    except Exception as exc:  # noqa: BLE001 - a cache outage degrades to the database, never to an error
+        _redis_failed(exc)
+        return False, None
+    _breaker.succeeded()
+    return True, result
+
+
+def _confirm_epoch(backend: RedisBackend) -> int | None:
+    """The epoch read from PostgreSQL, made the lease in Redis; None when PostgreSQL cannot say (no trust)."""
+    global _known_epoch, _recheck_epoch
+    _recheck_epoch = False  # cleared first: a failure while we look sets it again
+    try:
+        durable = cache_epoch_sql.current()
+    except Exception:  # noqa: BLE001 - the database is down: the caller's own load will report it
+        log.warning("cannot read the cache epoch; reading from the database", exc_info=True)
+        _recheck_epoch = True
+        return None
+    with _lock:
+        _known_epoch = max(_known_epoch, durable)
+        wanted = _known_epoch
+    epoch = backend.raise_epoch(wanted, EPOCH_LEASE_MS)
+    with _lock:
+        _known_epoch = max(_known_epoch, epoch)
+    return epoch
+
+
+def _read(*keys: str) -> tuple[int, list[str | None]] | None:
+    """(the epoch an entry must carry to be trusted, the raw values of `keys`), or None: do not use the cache."""
+    backend = _get()
+    if backend is None:
+        return None
+    if not isinstance(backend, RedisBackend):
+        return 0, backend.get_many(*keys)  # one process: nothing it misses can be lost
+    if time.monotonic() < _untrusted_until or not _breaker.allow():
+        metrics.CACHE_BYPASSED.inc()
+        return None
+    try:
+        lease, *values = backend.get_many(EPOCH_KEY, *keys)
+        epoch = int(lease) if lease is not None else None
+        if _recheck_epoch or epoch is None or epoch < _known_epoch:  # lapsed, behind us, or after an outage
+            epoch = _confirm_epoch(backend)
+    except Exception as exc:  # noqa: BLE001 - a cache outage degrades to the database, never to an error
+        _redis_failed(exc)
+        metrics.CACHE_BYPASSED.inc()
+        return None
+    _breaker.succeeded()
+    if epoch is None:
+        metrics.CACHE_BYPASSED.inc()
+        return None
+    return epoch, values
+
+
+def _entry(raw: str | None, epoch: int) -> dict[str, Any] | None:
+    """A stored entry, if it was cached under `epoch` (entries from before a lost invalidation are not)."""
+    if raw is None:
+        return None
+    entry = json.loads(raw)
+    return entry if isinstance(entry, dict) and entry.get("epoch") == epoch else None
 
 
 def read_through(key: str, load: Callable[[], Any], *, ttl: int | None = None,
                  keep: Callable[[Any], bool] = lambda value: value is not None) -> Any:
     """The cached value, or `load()` stored for `ttl` seconds when `keep(value)` (misses are not cached)."""
-    raw = _safely(lambda b: b.get(key))
-    if raw is not None:
-        return json.loads(raw)
+    found = _read(key)
+    if found is not None:
+        epoch, (raw,) = found
+        entry = _entry(raw, epoch)
+        if entry is not None:
+            return entry["value"]
     value = json.loads(to_json(load()))  # the same JSON-native shape on a hit and on a miss
-    if keep(value):
-        _safely(lambda b: b.set(key, to_json(value), ttl or get_settings().cache_ttl_seconds))
+    if found is not None and keep(value):
+        stored = to_json({"epoch": epoch, "value": value})
+        _call(lambda b: b.set(key, stored, ttl or get_settings().cache_ttl_seconds))
     return value
 
 
@@ -168,33 +288,63 @@ def read_guarded(key: str, guard: str, load: Callable[[], Any], *, ttl: int,
     request, no longer matches. Guards are random rather than counters: one evicted and made again can never
     match an old entry. `fresh(value)` is checked on every hit (say, the session's expiry). None is not cached.
     """
-    found = _safely(lambda b: b.get_many(guard, key))
-    if found is None:  # no cache
+    found = _read(guard, key)
+    if found is None:  # no cache, or none to be trusted now
         return json.loads(to_json(load()))
-    stamp, raw = found
-    if raw is not None:
-        entry = json.loads(raw)
-        if stamp is not None and entry["guard"] == stamp and fresh(entry["value"]):
-            return entry["value"]
+    epoch, (stamp, raw) = found
+    entry = _entry(raw, epoch)
+    if entry is not None and stamp is not None and entry["guard"] == stamp and fresh(entry["value"]):
+        return entry["value"]
     if stamp is None:
         stamp = secrets.token_hex(8)
-        if not _safely(lambda b: b.add(guard, stamp, GUARD_TTL_SECONDS)):
+        done, added = _call(lambda b: b.add(guard, stamp, GUARD_TTL_SECONDS))
+        if not (done and added):
             stamp = None  # another request made the guard first: load, but do not store under a stamp not kept
     value = json.loads(to_json(load()))
     if value is not None and stamp is not None:
-        _safely(lambda b: b.set(key, to_json({"guard": stamp, "value": value}), ttl))
+        stored = to_json({"epoch": epoch, "guard": stamp, "value": value})
+        _call(lambda b: b.set(key, stored, ttl))
     return value
 
 
 def feed_generation() -> int:
-    return int(_safely(lambda b: b.get("feed:gen"), None) or 0)
+    done, value = _call(lambda b: b.get("feed:gen"))
+    return int(value or 0) if done else 0
 
 
 # ------------------------------------------------------------------ invalidation (after commit)
 
 
+def _lost_invalidation() -> None:
+    """An invalidation did not reach Redis: make every entry cached so far untrusted, in every process.
+
+    The epoch is raised in PostgreSQL, which this process trusts at once (its next reads want the new epoch)
+    and the others as soon as their lease of the old one lapses. If even that fails, this process ignores
+    the cache for as long as any stale entry can live: at least it never serves one itself."""
+    global _known_epoch, _untrusted_until
+    metrics.CACHE_INVALIDATIONS_LOST.inc()
+    try:
+        raised = cache_epoch_sql.bump()
+    except Exception:  # noqa: BLE001 - nothing shared can be told; protect what this process serves
+        settings = get_settings()
+        longest = max(settings.cache_ttl_seconds, settings.feed_cache_ttl_seconds)
+        _untrusted_until = time.monotonic() + longest
+        log.error("a cache invalidation was lost and the cache epoch could not be raised; this process ignores"
+                  " the cache for %d s", longest, exc_info=True)
+        return
+    with _lock:
+        _known_epoch = max(_known_epoch, raised)
+    log.warning("a cache invalidation could not reach Redis; cache epoch raised to %d: no process trusts"
+                " entries cached before it", raised)
+
+
 def _after_commit(action: Callable[[Backend], Any]) -> None:
-    db.on_commit(lambda: _safely(action))
+    def invalidate() -> None:
+        done, _ = _call(action)
+        if not done:
+            _lost_invalidation()
+
+    db.on_commit(invalidate)
 
 
 def forget_channel(user_id: object, *usernames: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from chalice import ChaliceUnhandledError
 
 
@@ -82,6 +84,21 @@ class StorageFailed(AppError):
     """Media storage failed"""
 
     status_code = 502
+
+
+class InsufficientStorage(AppError):
+    """Not enough storage space on the server"""
+
+    status_code = 507
+
+
+# errno values meaning "the disk (or this user's quota) is full": the request failed for want of space, not a bug.
+_OUT_OF_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether an exception is a write that failed because the filesystem is full."""
+    return isinstance(exc, OSError) and exc.errno in _OUT_OF_SPACE
 
 
 class InternalError(AppError):

@@ -2,6 +2,12 @@
 
 Handlers register with `@handler("kind")`. In the one-box server each process runs a small worker
 thread (`start_worker`); tests and scripts call `run_pending()`; a scheduled Lambda does the same.
+
+Across nodes (issue #10): a job that needs a file on one node's disk is pinned to that node and only
+claimed there; a job is `done` only when its handler returned, otherwise retried, then `failed` (and
+the handler's give-up hook records why, e.g. the video FAILED). Every claim records the worker process;
+its heartbeat renews a lease of JOB_LEASE seconds (45 by default), after which any node takes the job
+over, and a starting node resumes its own dead processes' jobs at once.
 """
 
 from __future__ import annotations
@@ -14,19 +20,22 @@ from collections.abc import Callable
 from typing import Any
 
 from shared import db, errors
+from shared.node import current_worker, is_alive
 from shared.settings import get_settings
 from shared.sql import jobs as jobs_sql
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
+GiveUp = Callable[[dict[str, Any], str], None]
 _handlers: dict[str, Handler] = {}
+_give_up_hooks: dict[str, GiveUp] = {}
 _wake = threading.Event()
+_heavy_wake = threading.Event()
 _workers: list[threading.Thread] = []
 _worker_lock = threading.Lock()
 POLL_SECONDS = 2.0
-HEARTBEAT_SECONDS = 60.0
-# CPU-heavy kinds: run by their own thread, one at a time across every process of the box.
+# CPU-heavy kinds: run by their own thread, one at a time across every process of a node (host).
 HEAVY_KINDS = ["transcode_hls"]
 
 
@@ -34,23 +43,40 @@ class Retry(Exception):
     """Raised by a handler for a failure worth trying again later."""
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
+class WorkerLost(Exception):
+    """A job whose workers kept dying while running it (say, killed for memory): not tried again."""
+
+
+def handler(kind: str, *, on_give_up: GiveUp | None = None) -> Callable[[Handler], Handler]:
+    """Register a job kind. `on_give_up(payload, reason)` runs once the job has failed for good."""
     def register(func: Handler) -> Handler:
         _handlers[kind] = func
+        if on_give_up is not None:
+            _give_up_hooks[kind] = on_give_up
         return func
 
     return register
+
+
+def heartbeat_seconds() -> float:
+    """Well inside the lease (15 s of the default 45): two beats can be missed (a slow database) before the
+    job is taken over."""
+    return get_settings().job_lease_seconds / 3
 
 
 def _load_handlers() -> None:
     import shared.services.job_handlers  # noqa: F401 - registers the handlers
 
 
-def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0) -> uuid.UUID:
+def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0, node: str | None = None) -> uuid.UUID:
     """Record a job (inside the caller's transaction when there is one); once committed, nudge a worker:
-    this process's thread, and on serverless the SQS queue whose consumer runs it."""
-    job_id = jobs_sql.insert(kind=kind, payload=payload, delay_seconds=delay_seconds)
+    this process's threads, and on serverless the SQS queue whose consumer runs it.
+
+    `node`: the node that must run it, because the file it works on is on that node's disk (shared.node);
+    None lets any node run it."""
+    job_id = jobs_sql.insert(kind=kind, payload=payload, delay_seconds=delay_seconds, node=node)
     db.on_commit(_wake.set)
+    db.on_commit(_heavy_wake.set)
     if get_settings().jobs_queue_url:
         db.on_commit(lambda: _send_to_queue(job_id, delay_seconds))
     return job_id
@@ -72,21 +98,29 @@ def run_one(job_id: uuid.UUID | None = None, kinds: list[str] | None = None, exc
             exclusive: bool = False) -> bool:
     """Claim and run one job; False when nothing was runnable."""
     _load_handlers()
-    job = jobs_sql.claim(job_id=job_id, kinds=kinds, exclude=exclude, exclusive=exclusive)
+    worker = current_worker()
+    job = jobs_sql.claim(worker=worker, lease_seconds=get_settings().job_lease_seconds, job_id=job_id, kinds=kinds,
+                         exclude=exclude, exclusive=exclusive)
     if job is None:
         return False
+    claim = {"job_id": job["id"], "token": worker.token, "attempts": job["attempts"]}
     func = _handlers.get(job["kind"])
     beating = threading.Event()
+    every = heartbeat_seconds()
 
     def heartbeat() -> None:  # keeps a long job's lease while it runs
-        while not beating.wait(HEARTBEAT_SECONDS):
+        while not beating.wait(every):
             try:
-                jobs_sql.touch(job_id=job["id"])
+                if not jobs_sql.touch(**claim):
+                    log.warning("job %s was taken over by another worker after its lease ran out", job["id"])
+                    return
             except errors.AppError:
                 log.warning("job heartbeat failed", exc_info=True)
 
     threading.Thread(target=heartbeat, name="viztube-job-heartbeat", daemon=True).start()
     try:
+        if job["attempts"] > job["max_attempts"]:  # the last attempts ended with their worker, not with an error
+            raise WorkerLost(f"its worker stopped while running it, {job['attempts'] - 1} attempts in all")
         if func is None:
             raise LookupError(f"no handler for job kind {job['kind']!r}")
         func(job["payload"])
@@ -95,12 +129,55 @@ def run_one(job_id: uuid.UUID | None = None, kinds: list[str] | None = None, exc
         retry = None if final else _backoff(job["attempts"])
         log.warning("job %s (%s) failed%s: %s", job["id"], job["kind"], "" if final else f", retry in {retry:.0f}s",
                     exc)
-        jobs_sql.fail(job_id=job["id"], error=f"{type(exc).__name__}: {exc}", retry_in_seconds=retry)
+        recorded = jobs_sql.fail(**claim, error=f"{type(exc).__name__}: {exc}", retry_in_seconds=retry)
+        if final and recorded:
+            _give_up(job, str(exc) or type(exc).__name__)
     else:
-        jobs_sql.complete(job_id=job["id"])
+        if not jobs_sql.complete(**claim):
+            log.warning("job %s finished after another worker took it over; its outcome is theirs", job["id"])
     finally:
         beating.set()
     return True
+
+
+def _give_up(job: dict[str, Any], reason: str) -> None:
+    hook = _give_up_hooks.get(job["kind"])
+    if hook is None:
+        return
+    try:
+        hook(job["payload"], reason)
+    except Exception:  # noqa: BLE001 - the job is recorded as failed already; the hook's own failure is logged
+        log.exception("give-up hook of job %s (%s) failed", job["id"], job["kind"])
+
+
+def resume_dead_workers() -> int:
+    """Make this node's jobs whose worker process is gone (crashed, killed, restarted) claimable at once,
+    instead of waiting out their lease; return how many. Other nodes' jobs are left to their lease: their
+    pids mean nothing here."""
+    me = current_worker()
+    if me.node is None:
+        return 0
+    released = 0
+    for job in jobs_sql.running_on(node=me.node):
+        if is_alive(host=job["worker_host"], pid=job["worker_pid"], token=job["worker_token"]):
+            continue
+        # Fenced on the dead worker's claim: if another node took the job over meanwhile, nothing changes.
+        if jobs_sql.release(job_id=job["id"], token=job["worker_token"], attempts=job["attempts"],
+                            error=f"its worker (pid {job['worker_pid']}) died while running it"):
+            released += 1
+            log.warning("job %s (%s) resumed: its worker, pid %s, is gone", job["id"], job["kind"], job["worker_pid"])
+            (_heavy_wake if job["kind"] in HEAVY_KINDS else _wake).set()
+    return released
+
+
+def run_queued(job_id: uuid.UUID) -> bool:
+    """Run the job an SQS message names (serverless). True when the message may be deleted: the job is done, or
+    gone. False while the job still needs running (it failed and waits for a retry, failed for good, or another
+    worker holds it): the message then comes back after the queue's visibility timeout, and after the queue's
+    maxReceiveCount deliveries SQS moves it to the dead-letter queue, where a failing job is seen."""
+    run_one(job_id)
+    job = jobs_sql.get(job_id=job_id)
+    return job is None or job["status"] == "done"
 
 
 def run_now(job_id: uuid.UUID) -> None:
@@ -124,10 +201,15 @@ def run_pending(limit: int = 1000, kinds: list[str] | None = None) -> int:
 def _light_loop() -> None:
     from shared.services.job_handlers import periodic
 
+    _wake.set()  # the first pass runs at once: it resumes what this node's dead processes left running
+    next_resume = 0.0
     while True:
         _wake.wait(POLL_SECONDS)
         _wake.clear()
         try:
+            if time.monotonic() >= next_resume:  # at start, then now and then: a sibling process may have died
+                resume_dead_workers()
+                next_resume = time.monotonic() + heartbeat_seconds()
             periodic()
             while run_one(exclude=HEAVY_KINDS):
                 pass
@@ -137,7 +219,8 @@ def _light_loop() -> None:
 
 def _heavy_loop() -> None:
     while True:
-        time.sleep(POLL_SECONDS)
+        _heavy_wake.wait(POLL_SECONDS)
+        _heavy_wake.clear()
         try:
             while run_one(kinds=HEAVY_KINDS, exclusive=True):
                 pass

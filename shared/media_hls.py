@@ -1,5 +1,8 @@
 """HLS adaptive streaming with the bundled ffmpeg: a rendition ladder up to the source's height, 4 s
-segments, a master playlist, and a poster frame. Runs at a lower CPU priority than the API."""
+segments, a master playlist, and a poster frame. Runs at a lower CPU priority than the API.
+
+The output is checked before anyone publishes it: ffmpeg can exit 0 on a full disk and leave empty
+playlists or missing segments behind (issue #10)."""
 
 from __future__ import annotations
 
@@ -28,8 +31,17 @@ class Rung:
 LADDER = (Rung(240, 400, 64), Rung(360, 800, 96), Rung(720, 2800, 128), Rung(1080, 5000, 160))
 
 
+# ffmpeg's words for failures of the machine rather than of the video: trying again later may succeed.
+_TRANSIENT = ("No space left on device", "Disk quota exceeded", "Input/output error", "Cannot allocate memory")
+
+
 class TranscodeError(Exception):
-    """ffmpeg could not produce the HLS output; the message says why."""
+    """ffmpeg could not produce the HLS output; the message says why. `transient`: the machine failed (a full
+    disk, an I/O error), not the video, so the transcode is worth trying again."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def ladder_for(source_height: int) -> list[Rung]:
@@ -66,14 +78,61 @@ def transcode(source: Path, out_dir: Path, facts: VideoFacts) -> list[Rung]:
              "-master_pl_name", "master.m3u8", "-var_stream_map", stream_map, str(out_dir / "%v" / "index.m3u8")]
     try:
         result = run_ffmpeg(args, timeout=TRANSCODE_TIMEOUT)
-        if result.returncode != 0 or not (out_dir / "master.m3u8").is_file():
-            raise TranscodeError(f"transcoding failed: {(result.stderr.strip().splitlines() or ['ffmpeg error'])[-1]}")
+        if result.returncode != 0:
+            raise TranscodeError(f"transcoding failed: {(result.stderr.strip().splitlines() or ['ffmpeg error'])[-1]}",
+                                 transient=_machine_failed(result.stderr))
         at = min(1.0, facts.duration / 2)
         poster = run_ffmpeg(["-v", "error", "-y", "-ss", f"{at:.2f}", "-i", str(source), "-frames:v", "1",
                              "-vf", f"scale=-2:{min(720, facts.height)}", "-q:v", "3", str(out_dir / "poster.jpg")],
                             timeout=120)
         if poster.returncode != 0:
-            raise TranscodeError("could not extract a poster frame")
+            raise TranscodeError("could not extract a poster frame", transient=_machine_failed(poster.stderr))
     except subprocess.TimeoutExpired:
         raise TranscodeError("transcoding timed out") from None
+    check_output(out_dir, rungs)
     return rungs
+
+
+def _machine_failed(stderr: str) -> bool:
+    return any(words in stderr for words in _TRANSIENT)
+
+
+def _playlist(path: Path, out_dir: Path) -> str:
+    try:
+        text = path.read_text(errors="replace") if path.is_file() else ""
+    except OSError as exc:
+        raise TranscodeError(f"incomplete HLS output: cannot read {path.relative_to(out_dir)} ({exc})",
+                             transient=True) from exc
+    if not text.strip():
+        raise TranscodeError(f"incomplete HLS output: {path.relative_to(out_dir)} is missing or empty", transient=True)
+    return text
+
+
+def _entries(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def check_output(out_dir: Path, rungs: list[Rung]) -> None:
+    """Raise TranscodeError unless the stream is whole: the master lists every rendition, each rendition's
+    playlist is a finished VOD list of #EXTINF entries whose segment files exist and are not empty, and the
+    poster is not empty. Any gap means ffmpeg's writes were cut short (a full disk), so it is `transient`."""
+    listed = _entries(_playlist(out_dir / "master.m3u8", out_dir))
+    expected = [f"{rung.name}/index.m3u8" for rung in rungs]
+    if sorted(listed) != sorted(expected):
+        raise TranscodeError(f"incomplete HLS output: the master playlist lists {listed}, not {expected}",
+                             transient=True)
+    for rung in rungs:
+        text = _playlist(out_dir / rung.name / "index.m3u8", out_dir)
+        segments = _entries(text)
+        durations = sum(1 for line in text.splitlines() if line.startswith("#EXTINF:"))
+        if not segments or durations != len(segments) or "#EXT-X-ENDLIST" not in text:
+            raise TranscodeError(f"incomplete HLS output: {rung.name}/index.m3u8 is cut short", transient=True)
+        for name in segments:
+            segment = out_dir / rung.name / name
+            # ffmpeg names segments seg_NNN.ts next to their playlist: anything else is not our output.
+            if "/" in name or not segment.is_file() or segment.stat().st_size == 0:
+                raise TranscodeError(f"incomplete HLS output: segment {rung.name}/{name} is missing or empty",
+                                     transient=True)
+    poster = out_dir / "poster.jpg"
+    if not poster.is_file() or poster.stat().st_size == 0:
+        raise TranscodeError("incomplete HLS output: the poster frame is missing or empty", transient=True)

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests and latency per route template, and the job queue's depth (read at scrape)."""
+"""Prometheus metrics: requests and latency per route template, the job queue's depth (read at scrape), and
+how the cache and the rate limiter stand with Redis (read at scrape, and counted as it happens)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,35 @@ class _JobQueue(Collector):
 
 
 REGISTRY.register(_JobQueue())
+
+CACHE_ERRORS = Counter("viztube_cache_errors", "Cache calls to Redis that failed or timed out", registry=REGISTRY)
+CACHE_BYPASSED = Counter("viztube_cache_bypassed",
+                         "Cache reads sent to the database because Redis was down or not yet known fresh",
+                         registry=REGISTRY)
+CACHE_INVALIDATIONS_LOST = Counter("viztube_cache_invalidations_lost",
+                                   "Invalidations that could not reach Redis (each raised the cache epoch)",
+                                   registry=REGISTRY)
+RATELIMIT_ERRORS = Counter("viztube_ratelimit_errors", "Rate-limit calls to Redis that failed or timed out",
+                           registry=REGISTRY)
+
+
+class _RedisUsers(Collector):
+    """Whether the cache and the rate limiter are using Redis right now (this process)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from shared import cache, ratelimit
+
+        state = GaugeMetricFamily("viztube_cache_state", "The cache: up (in use), down (Redis unreachable, every"
+                                  " read goes to the database) or off (none configured)", labels=["state"])
+        now = cache.status()
+        for name in ("up", "down", "off"):
+            state.add_metric([name], 1 if name == now else 0)
+        yield state
+        yield GaugeMetricFamily("viztube_ratelimit_fallback", "1 while rate limits are counted per process because"
+                                " their Redis is unreachable", value=1 if ratelimit.falling_back() else 0)
+
+
+REGISTRY.register(_RedisUsers())
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:

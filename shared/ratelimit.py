@@ -1,4 +1,10 @@
-"""Rate limits with the `limits` library: in-process by default, Redis (shared by every process) with REDIS_URL."""
+"""Rate limits with the `limits` library: in-process by default, Redis (shared by every process) with REDIS_URL.
+
+When that Redis is unreachable (issue #10, point 5), limits are still enforced, per process: each process
+counts in its own memory (logged once per outage, `viztube_ratelimit_fallback` is 1 in /metrics) and goes back
+to the shared counts when Redis answers again (probed every few seconds; shared.breaker). Every Redis call
+has a short timeout, so a hung Redis costs one request one timeout, not every request seconds.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +13,52 @@ import math
 import threading
 import time
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from shared import errors
+from shared import errors, metrics
+from shared.breaker import Breaker, redis_client_options
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
-_limiter: MovingWindowRateLimiter | None = None
+FALLBACK = "rate limits are counted per process"
+_shared: MovingWindowRateLimiter | None = None  # in Redis, with REDIS_URL
+_local: MovingWindowRateLimiter | None = None  # in this process: without REDIS_URL, or while Redis is down
+_breaker = Breaker("rate limits", FALLBACK)
 _lock = threading.Lock()
 
 
-def _get() -> MovingWindowRateLimiter:
-    global _limiter
-    if _limiter is None:
+def _limiters() -> tuple[MovingWindowRateLimiter | None, MovingWindowRateLimiter]:
+    global _shared, _local
+    if _local is None:
         with _lock:
-            if _limiter is None:
+            if _local is None:
                 url = get_settings().redis_url
-                storage = storage_from_string(url, key_prefix="viztube-rl") if url else MemoryStorage()
-                _limiter = MovingWindowRateLimiter(storage)
-    return _limiter
+                if url:
+                    _shared = MovingWindowRateLimiter(
+                        storage_from_string(url, key_prefix="viztube-rl", **redis_client_options()))
+                _local = MovingWindowRateLimiter(MemoryStorage())
+    return _shared, _local
 
 
 def reset() -> None:
-    global _limiter
+    global _shared, _local, _breaker
     with _lock:
-        _limiter = None
+        _shared, _local = None, None
+        _breaker = Breaker("rate limits", FALLBACK)
+
+
+def falling_back() -> bool:
+    """True while limits meant to be shared are counted per process because Redis is down."""
+    return _breaker.down
+
+
+def _check(limiter: MovingWindowRateLimiter, item: RateLimitItem, identifiers: list[str]) -> tuple[float, int] | None:
+    """None when allowed; else (when the window resets, the requests remaining)."""
+    if limiter.hit(item, *identifiers):
+        return None
+    return limiter.get_window_stats(item, *identifiers)
 
 
 def hit(name: str, *keys: object) -> None:
@@ -43,15 +68,22 @@ def hit(name: str, *keys: object) -> None:
         return
     item = parse(settings.rate_limits[name])
     identifiers = [name, *(str(k) for k in keys)]
-    limiter = _get()
-    try:
-        allowed = limiter.hit(item, *identifiers)
-        if allowed:
-            return
-        reset_at, remaining = limiter.get_window_stats(item, *identifiers)
-    except Exception:  # noqa: BLE001 - a broken limiter store must not take the API down: fail open, loudly
-        log.warning("rate limiter unavailable; request allowed", exc_info=True)
+    shared, local = _limiters()
+    over: tuple[float, int] | None = None
+    counted = False
+    if shared is not None and _breaker.allow():
+        try:
+            over = _check(shared, item, identifiers)
+            counted = True
+            _breaker.succeeded()
+        except Exception as exc:  # noqa: BLE001 - a down Redis must not take the API down: count here instead
+            metrics.RATELIMIT_ERRORS.inc()
+            _breaker.failed(exc)
+    if not counted:
+        over = _check(local, item, identifiers)  # no Redis, or Redis down: this process's own counts
+    if over is None:
         return
+    reset_at, remaining = over
     retry_after = max(1, math.ceil(reset_at - time.time()))
     raise errors.TooManyRequests("Too many requests, please try again later", headers={
         "Retry-After": str(retry_after),

@@ -42,11 +42,26 @@ def _cache_backend(env: dict[str, str], on_lambda: bool) -> str:
     return "off" if multi_process and wanted == "auto" else "memory"
 
 
+def _web_concurrency(env: dict[str, str], stage: str) -> int:
+    """Server worker processes. Several without REDIS_URL share nothing: each counts rate limits on its own
+    (N processes let N times a limit through) and none can tell the others what to forget from a cache, so
+    prod refuses it (issue #10, point 6) and the server warns about it elsewhere (shared.scale_out)."""
+    workers = _positive_int(env, "WEB_CONCURRENCY", 1)
+    if stage == "prod" and workers > 1 and not env.get("REDIS_URL"):
+        raise SettingsError(f"WEB_CONCURRENCY={workers} needs REDIS_URL in the prod stage: without it each process"
+                            " keeps its own rate limits (letting the limit through once per process) and cache")
+    return workers
+
+
 class SettingsError(RuntimeError):
     """The configuration cannot be used; the message says which variable and why."""
 
 
-def _default_home() -> Path:
+def _default_home(env: dict[str, str]) -> Path:
+    if "AWS_LAMBDA_FUNCTION_NAME" in env:
+        # On Lambda only /tmp is writable ($HOME is on the read-only image, platform-notes §9): uploads are
+        # staged there. Lambda sets no TMPDIR; honouring one lets the Lambda emulation test keep its own.
+        return Path(env.get("TMPDIR") or "/tmp") / "viztube"
     # Outside the checkout on purpose: `chalice local` reloads on any file change under the project
     # directory, so database files and media written there would restart it in a loop.
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -113,6 +128,8 @@ class Settings:
     upload_ttl_seconds: int
     max_request_bytes: int | None
     redis_url: str | None
+    web_concurrency: int  # server worker processes (make run); more than one needs redis_url to share state
+    web_threads: int  # Python threads per server process running requests (default: one per pooled connection)
     rate_limits_enabled: bool
     rate_limits: dict[str, str]
     trusted_proxies: tuple[str, ...]
@@ -120,12 +137,14 @@ class Settings:
     cache_ttl_seconds: int
     feed_cache_ttl_seconds: int
     jobs_queue_url: str | None
+    job_lease_seconds: int
     hls_enabled: bool
     max_processing_queue: int
     ffmpeg_binary: str | None
     metrics_token: str | None
     aws_endpoint_url: str | None
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    staging_sweep_seconds: int = 300  # how often `make run` removes uploads abandoned in staging
 
     @property
     def cookie_secure(self) -> bool:
@@ -211,7 +230,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     stage = env.get("VIZTUBE_STAGE", "dev")
     if stage not in STAGES:
         raise SettingsError(f"VIZTUBE_STAGE must be one of {', '.join(STAGES)}, got {stage!r}")
-    home = Path(env.get("VIZTUBE_HOME") or _default_home()).expanduser().resolve()
+    home = Path(env.get("VIZTUBE_HOME") or _default_home(env)).expanduser().resolve()
 
     secret_names = ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET", "MEDIA_URL_SECRET")
     given = {k: env.get(k, "") for k in secret_names}
@@ -279,6 +298,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_request_bytes=(int(env["MAX_REQUEST_BYTES"]) if env.get("MAX_REQUEST_BYTES", "").isdigit()
                            else 6 * 1024 * 1024 if on_lambda else None),
         redis_url=env.get("REDIS_URL") or None,
+        web_concurrency=_web_concurrency(env, stage),
+        web_threads=_positive_int(env, "WEB_THREADS", max(1, db_pool_size)),
         rate_limits_enabled=env.get("RATE_LIMITS", "on").strip().lower() not in ("off", "0", "false", "no"),
         rate_limits={name: env.get(f"RATE_LIMIT_{name.upper()}", default) for name, default in RATE_LIMIT_DEFAULTS.items()},
         trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
@@ -286,12 +307,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         cache_ttl_seconds=_duration(env.get("CACHE_TTL", "5m"), "CACHE_TTL"),
         feed_cache_ttl_seconds=_duration(env.get("FEED_CACHE_TTL", "10s"), "FEED_CACHE_TTL"),
         jobs_queue_url=env.get("JOBS_QUEUE_URL") or None,
+        # How long a running job stays claimed without a heartbeat before any node takes it over. Issue #10 wants
+        # a dead worker's job taken over within 60 s: 45 s, plus a worker's 2 s poll, is that with room to spare.
+        job_lease_seconds=_duration(env.get("JOB_LEASE", "45s"), "JOB_LEASE"),
         hls_enabled=env.get("HLS", "on").strip().lower() not in ("off", "0", "false", "no"),
         max_processing_queue=_positive_int(env, "MAX_PROCESSING_QUEUE", 50),
         ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
         metrics_token=env.get("METRICS_TOKEN") or None,
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         extra={k: v for k, v in env.items() if k == "AWS_LAMBDA_FUNCTION_NAME"},
+        staging_sweep_seconds=_duration(env.get("STAGING_SWEEP", "5m"), "STAGING_SWEEP"),
     )
 
 

@@ -4,15 +4,22 @@ Two ways a form reaches a handler, same code in the handler:
 * behind the WSGI shim (one box), the shim streams the socket through `stream_form` into a staging
   directory before routing, registers the result and passes only a one-time token in a header;
 * under Lambda, `chalice local` or the test client, `read_form` parses `raw_body` the same way.
+
+Each form's staging directory is held under an exclusive flock for as long as the form lives (parsing, then
+the handler), so `sweep_staging` can remove what crashed processes left behind without touching a live upload.
+A full disk while staging is a 507 (errors.InsufficientStorage), with the partial files removed.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import secrets
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +34,7 @@ from shared import errors
 from shared.http import MULTIPART, media_type
 from shared.media_types import IMAGE_TYPES, sniff_file
 from shared.settings import get_settings
+from shared.text import require_storable
 
 STAGED_HEADER = "x-viztube-staged-form"
 # How each file field is named in messages ("Avatar must be smaller than 10MB").
@@ -78,9 +86,42 @@ class StagedForm:
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, UploadedFile] = field(default_factory=dict)
     duplicate_files: list[str] = field(default_factory=list)
+    lock_fd: int | None = None  # the directory, flocked while the form is alive (see sweep_staging)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+        if self.lock_fd is not None:  # released only once the files are gone
+            os.close(self.lock_fd)
+            self.lock_fd = None
+
+
+def _new_form(staging_dir: Path | None) -> StagedForm:
+    """A fresh private staging directory, locked for the life of the form.
+
+    A sweep may lock and remove a directory between its creation and our flock (it is unlocked for that
+    instant): then the directory we locked is no longer the one at that path, and we make another.
+    """
+    base = staging_dir or get_settings().staging_dir
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        while True:
+            directory = Path(tempfile.mkdtemp(prefix="upload-", dir=base))
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks only while a sweep that got it first removes it
+            try:
+                if os.stat(directory).st_ino == os.fstat(fd).st_ino:
+                    return StagedForm(directory, lock_fd=fd)
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+    except OSError as exc:
+        if errors.out_of_space(exc):  # no room even for the directory (or out of inodes)
+            raise _no_space() from exc
+        raise
+
+
+def _no_space() -> errors.InsufficientStorage:
+    return errors.InsufficientStorage("Not enough storage space on the server for this upload; try again later")
 
 
 class _Collector:
@@ -126,12 +167,12 @@ class _Collector:
 
     def on_headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b"").decode("latin-1"))
-        self._name = options.get(b"name", b"").decode("utf-8", "replace")
+        self._name = _form_text(options.get(b"name", b""), "form field name")
         if not self._name:
             raise errors.BadRequest("Form part without a name")
         if b"filename" not in options:
             return
-        filename = Path(options[b"filename"].decode("utf-8", "replace").replace("\\", "/")).name
+        filename = Path(_form_text(options[b"filename"], f"filename of '{self._name}'").replace("\\", "/")).name
         if self._name in self.form.files:
             self.form.duplicate_files.append(self._name)
             self._skip = True
@@ -163,14 +204,20 @@ class _Collector:
             self._handle = None
             self.form.files[self._name] = self._file
         else:
-            try:
-                self.form.fields[self._name] = self._text.decode("utf-8")
-            except UnicodeDecodeError:
-                raise errors.BadRequest(f"Form field '{self._name}' is not UTF-8 text") from None
+            self.form.fields[self._name] = _form_text(bytes(self._text), f"form field '{self._name}'")
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
+
+
+def _form_text(raw: bytes, where: str) -> str:
+    """A multipart name, filename or text value: UTF-8 that PostgreSQL can store, else a 400 naming it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.BadRequest(f"The {where} is not UTF-8 text") from None
+    return require_storable(text, where)
 
 
 def too_large(field_name: str, limit: int) -> errors.PayloadTooLarge:
@@ -185,9 +232,7 @@ def stream_form(chunks: Iterable[bytes], content_type: str, *, max_file_bytes: i
     boundary = options.get(b"boundary")
     if kind != MULTIPART.encode() or not boundary:
         raise errors.BadRequest("Malformed multipart body: missing boundary")
-    base = staging_dir or get_settings().staging_dir
-    base.mkdir(parents=True, exist_ok=True)
-    form = StagedForm(Path(tempfile.mkdtemp(prefix="upload-", dir=base)))
+    form = _new_form(staging_dir)
     collector = _Collector(form, max_file_bytes, file_limits or {})
     try:
         parser = MultipartParser(boundary, collector.callbacks())
@@ -201,11 +246,20 @@ def stream_form(chunks: Iterable[bytes], content_type: str, *, max_file_bytes: i
         collector.close()
         form.cleanup()
         raise errors.BadRequest("Malformed multipart body") from None
-    except BaseException:
-        collector.close()
+    except BaseException as exc:
+        _close_quietly(collector)  # closing flushes: on a full disk that fails too
         form.cleanup()
+        if errors.out_of_space(exc):
+            raise _no_space() from exc
         raise
     return form
+
+
+def _close_quietly(collector: _Collector) -> None:
+    try:
+        collector.close()
+    except OSError:  # the file is being removed anyway; the first error is the one to report
+        pass
 
 
 # ------------------------------------------------------------------ forms staged by the WSGI shim
@@ -265,20 +319,68 @@ def read_form(request: Request, *, file_fields: dict[str, int]) -> Iterator[Stag
 
 def stage_raw(chunks: Iterable[bytes], content_type: str, *, staging_dir: Path | None = None) -> StagedForm:
     """A raw (non-multipart) upload body, spooled to disk as the form's one file, `file`."""
-    base = staging_dir or get_settings().staging_dir
-    base.mkdir(parents=True, exist_ok=True)
-    form = StagedForm(Path(tempfile.mkdtemp(prefix="upload-", dir=base)))
+    form = _new_form(staging_dir)
     upload = UploadedFile("file", form.directory / "body", "", content_type)
     try:
         with open(upload.path, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
                 upload.size += len(chunk)
-    except BaseException:
+    except BaseException as exc:
         form.cleanup()
+        if errors.out_of_space(exc):
+            raise _no_space() from exc
         raise
     form.files["file"] = upload
     return form
+
+
+def _last_modified(path: Path) -> float:
+    """The newest mtime in a staging entry: a file being written moves its own mtime, not its directory's."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in (*dirs, *files):
+                try:
+                    newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+                except FileNotFoundError:
+                    continue
+    return newest
+
+
+def sweep_staging(staging_dir: Path | None = None, *, min_idle_seconds: float = 0.0) -> list[Path]:
+    """Remove what uploads left in staging when their process died (a crash, a killed worker); return it.
+
+    A form's directory is flocked while its upload is alive, so a locked entry is skipped whatever its age.
+    An entry is also kept while anything in it changed less than `min_idle_seconds` ago: the periodic sweep
+    passes a grace period on top of the lock, the sweep at start (no worker running yet) passes 0.
+    """
+    base = staging_dir or get_settings().staging_dir
+    if not base.is_dir():
+        return []
+    removed: list[Path] = []
+    now = time.time()
+    for entry in base.iterdir():
+        try:
+            if min_idle_seconds and now - _last_modified(entry) < min_idle_seconds:
+                continue
+            if entry.is_symlink() or not entry.is_dir():
+                entry.unlink()  # no live upload writes a file at the top level: only a dead one's leftovers
+                removed.append(entry)
+                continue
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:  # its own upload finished and removed it meanwhile
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # an upload (or its handler) is using it
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        finally:
+            os.close(fd)
+    return removed
 
 
 @contextmanager

@@ -1,4 +1,8 @@
-"""What each kind of background job does."""
+"""What each kind of background job does.
+
+A handler that cannot do its work raises (`Retry` when another try may succeed), so the job is retried and
+then recorded as failed, never `done`; the video's FAILED status is set when its job gives up for good.
+Jobs that read a local file are pinned to the node holding it (shared.node), so they run where it is."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from shared import cache, db, errors, jobs
+from shared import cache, db, errors, jobs, node
 from shared.jobs import Retry, handler
 from shared.media_hls import TranscodeError, transcode
 from shared.media_probe import ProbeError, probe_video
@@ -27,6 +31,23 @@ def _set_processing(*, video_id: uuid.UUID, **changes: Any) -> None:
     cache.forget_video(video_id)
 
 
+class MediaMissing(Exception):
+    """The file a job works on is gone from the node that stored it: no retry will bring it back."""
+
+
+def _processing_failed(payload: dict[str, Any], reason: str) -> None:
+    """A video's processing job gave up for good: the video says FAILED, with the reason."""
+    _set_processing(video_id=uuid.UUID(payload["video_id"]), status="FAILED", error=reason[:500])
+
+
+def _missing(row: dict[str, Any]) -> Exception:
+    here = node.node_id()
+    if row["media_node"] is not None and row["media_node"] == here:
+        return MediaMissing("video file missing from storage")
+    # Not the node that stored it (a job queued before jobs were pinned): the file may be on another node.
+    return Retry(f"video file is not on this node ({here}); it was stored on node {row['media_node'] or 'unknown'}")
+
+
 @handler("delete_media")
 def delete_media(payload: dict[str, Any]) -> None:
     storage = get_storage()
@@ -35,11 +56,12 @@ def delete_media(payload: dict[str, Any]) -> None:
     storage.delete(payload["public_id"], resource_type=payload["resource_type"])
 
 
-@handler("process_video")
+@handler("process_video", on_give_up=_processing_failed)
 def process_video(payload: dict[str, Any]) -> None:
     """Read the stored video's facts, then hand it to HLS transcoding (local) or Cloudinary's eager HLS.
 
-    PROCESSING becomes COMPLETED when the stream is ready (or at once with HLS off), or FAILED with a reason.
+    PROCESSING becomes COMPLETED when the stream is ready (or at once with HLS off), or FAILED with a reason
+    once the job gives up.
     """
     video_id = uuid.UUID(payload["video_id"])
     row = videos_sql.get(video_id=video_id)
@@ -50,37 +72,33 @@ def process_video(payload: dict[str, Any]) -> None:
     if row["storage"] == "local":
         path = storage.resolve(row["video_file_public_id"])  # type: ignore[attr-defined]
         if path is None or not path.is_file():
-            _set_processing(video_id=video_id, status="FAILED", error="video file missing from storage")
-            return
-        try:
-            facts = probe_video(path)
-        except ProbeError as exc:
-            _set_processing(video_id=video_id, status="FAILED", error=str(exc))
-            return
+            raise _missing(row)
+        facts = probe_video(path)  # a ProbeError gives up at once: the video FAILED with its reason
         with db.transaction():
             _set_processing(video_id=video_id, status="PROCESSING" if settings.hls_enabled else "COMPLETED",
                             duration=facts.duration, width=facts.width, height=facts.height)
-            if settings.hls_enabled:
-                jobs.enqueue("transcode_hls", {"video_id": str(video_id)})
+            if settings.hls_enabled:  # transcoding reads the same file and writes beside it: the same node
+                jobs.enqueue("transcode_hls", {"video_id": str(video_id)}, node=row["media_node"])
         return
     described = storage.describe(row["video_file_public_id"], resource_type="video")  # type: ignore[attr-defined]
     if described is None:
-        _set_processing(video_id=video_id, status="FAILED", error="video file missing from storage")
-        return
+        raise MediaMissing("video file missing from storage")
     # Cloudinary makes the HLS ladder (eager, requested at upload) and says so on the webhook.
     _set_processing(video_id=video_id, status="PROCESSING", duration=described.get("duration"),
                     width=described.get("width"), height=described.get("height"))
 
 
-@handler("transcode_hls")
+@handler("transcode_hls", on_give_up=_processing_failed)
 def transcode_hls(payload: dict[str, Any]) -> None:
-    """The HLS ladder and poster frame for a locally stored video, written next to it, then published."""
+    """The HLS ladder and poster frame for a locally stored video, written next to it, checked, then published."""
     video_id = uuid.UUID(payload["video_id"])
     row = videos_sql.get(video_id=video_id)
     if row is None or row["storage"] != "local":
         return
     storage = get_storage()
     source = storage.resolve(row["video_file_public_id"])  # type: ignore[attr-defined]
+    if source is None or not source.is_file():
+        raise _missing(row)
     final = storage.hls_dir(str(video_id))  # type: ignore[attr-defined]
     work = final.with_name(final.name + ".part")
     try:
@@ -88,8 +106,9 @@ def transcode_hls(payload: dict[str, Any]) -> None:
         transcode(source, work, facts)
     except (ProbeError, TranscodeError) as exc:
         shutil.rmtree(work, ignore_errors=True)
-        _set_processing(video_id=video_id, status="FAILED", error=str(exc))
-        return
+        if isinstance(exc, TranscodeError) and exc.transient:
+            raise Retry(str(exc)) from exc  # a full disk may have room later; the video stays PROCESSING meanwhile
+        raise  # the video itself cannot be transcoded: the job gives up and the video is FAILED
     shutil.rmtree(final, ignore_errors=True)
     work.rename(final)
     with db.transaction():

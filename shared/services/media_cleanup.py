@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared import db, errors, jobs
+from shared.node import media_node
 from shared.storage import StoredFile, get_storage
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,9 @@ def discard(stored: list[StoredFile]) -> None:
         except errors.AppError:
             try:
                 with db.transaction():
+                    # This process stored the file, so with local storage it is on this node's disk.
                     jobs.enqueue("delete_media", {"public_id": item.public_id, "resource_type": item.resource_type,
-                                                  "storage": storage.name})
+                                                  "storage": storage.name}, node=media_node())
             except errors.AppError:
                 log.error("orphaned %s: neither storage nor the database answered", item.public_id)
 
@@ -28,7 +30,9 @@ def discard(stored: list[StoredFile]) -> None:
 def schedule_deletion(public_id: str, resource_type: str) -> None:
     """Delete a stored file that a committed change no longer uses: recorded first, then tried at once."""
     with db.transaction():
+        # Pinned to this node with local storage: the node that took the replacement is where the old file was
+        # uploaded too, as long as one user's uploads reach one node (they do on one box).
         job_id = jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": resource_type,
-                                               "storage": get_storage().name})
+                                               "storage": get_storage().name}, node=media_node())
     if not db.in_transaction():
         jobs.run_now(job_id)

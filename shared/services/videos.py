@@ -10,6 +10,7 @@ from shared import cache, db, errors, jobs
 from shared.auth import CurrentUser
 from shared.media_probe import ProbeError, VideoFacts, probe_video
 from shared.media_types import VIDEO_TYPES
+from shared.node import media_node
 from shared.schemas.videos import VideoOut, VideoWithOwner
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
@@ -141,8 +142,10 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
                 user_id=user.id, title=title, description=description, video_file_url=video_file.url,
                 video_file_public_id=video_file.public_id, thumbnail_url=thumb_file.url,
                 thumbnail_public_id=thumb_file.public_id, duration=facts.duration, video_mime=mime,
-                video_file_size=video.size, width=facts.width, height=facts.height, storage=storage.name)
-            jobs.enqueue("process_video", {"video_id": str(row["id"])})
+                video_file_size=video.size, width=facts.width, height=facts.height, storage=storage.name,
+                media_node=media_node())
+            # Processing reads the file just stored: only the node holding it may run the job (issue #10).
+            jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
             cache.forget_feed()
     except BaseException:
         discard(stored)
@@ -183,8 +186,8 @@ def _register_in_transaction(user: CurrentUser, title: str, description: str, vi
             video_file_public_id=video_up["public_id"], thumbnail_url=thumb_facts["url"],
             thumbnail_public_id=thumb_up["public_id"], duration=video_facts["duration"] or 0.0,
             video_mime=video_facts["type"], video_file_size=video_facts["size"], width=video_facts.get("width"),
-            height=video_facts.get("height"), storage=storage.name)
-        jobs.enqueue("process_video", {"video_id": str(row["id"])})
+            height=video_facts.get("height"), storage=storage.name, media_node=media_node())
+        jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
         cache.forget_feed()
     return row
 
@@ -257,15 +260,17 @@ def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
 def delete(user: CurrentUser, video_id: uuid.UUID) -> None:
     owned_video(video_id, user, "You are not authorized to delete this video")
     with db.transaction():
-        media = videos_sql.delete(video_id=video_id)
-        if media is None:
+        media = videos_sql.delete(video_id=video_id, owner_id=user.id)
+        if media is None:  # a concurrent delete won: it alone enqueues the media deletions
             raise errors.NotFound("Video not found")
         cache.forget_video(video_id)
         doomed = [(media["video_file_public_id"], "video"), (media["thumbnail_public_id"], "image")]
         if media["hls_master_public_id"] and media["storage"] == "local":
             doomed.append((f"hls/{media['id']}", "hls"))  # Cloudinary drops derived streams with the video
+        # A locally stored video's files are removed by the node whose disk holds them, wherever the request came.
         job_ids = [jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": kind,
-                                                 "storage": media["storage"]}) for public_id, kind in doomed]
+                                                 "storage": media["storage"]}, node=media["media_node"])
+                   for public_id, kind in doomed]
     for job_id in job_ids:
         jobs.run_now(job_id)
 
@@ -276,7 +281,8 @@ def retry_processing(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
     with db.transaction():
         if not videos_sql.retry_processing(video_id=video_id):
             raise errors.Conflict("Only a video whose processing failed can be retried")
-        jobs.enqueue("process_video", {"video_id": str(video_id)})
+        stored = videos_sql.get(video_id=video_id)
+        jobs.enqueue("process_video", {"video_id": str(video_id)}, node=stored["media_node"] if stored else None)
         cache.forget_video(video_id)
     row = videos_sql.get(video_id=video_id)
     assert row is not None

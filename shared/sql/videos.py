@@ -32,18 +32,20 @@ SORTS = {"createdAt": "v.created_at", "views": "v.views", "duration": "v.duratio
 def insert(*, user_id: uuid.UUID, title: str, description: str, video_file_url: str, video_file_public_id: str,
            thumbnail_url: str, thumbnail_public_id: str, duration: float, is_published: bool = True,
            processing_status: str = "PROCESSING", video_mime: str | None = None, video_file_size: int | None = None,
-           width: int | None = None, height: int | None = None, storage: str = "local") -> dict[str, Any]:
+           width: int | None = None, height: int | None = None, storage: str = "local",
+           media_node: str | None = None) -> dict[str, Any]:
+    """`media_node`: the node whose disk holds a locally stored video file (shared.node)."""
     row = db.fetch_one(
         "INSERT INTO videos (user_id, title, description, video_file_url, video_file_public_id, thumbnail_url,"
         " thumbnail_public_id, duration, is_published, processing_status, video_mime, video_file_size, width,"
-        " height, storage)"
+        " height, storage, media_node)"
         " VALUES (:uid, :title, :description, :vurl, :vpid, :turl, :tpid, :duration, :published,"
-        " CAST(:status AS processing_status), :mime, :size, :width, :height, :storage)"
+        " CAST(:status AS processing_status), :mime, :size, :width, :height, :storage, :node)"
         f" RETURNING {VIDEO_COLUMNS}, {_EXTRA}",
         uid=user_id, title=title, description=description, vurl=video_file_url, vpid=video_file_public_id,
         turl=thumbnail_url, tpid=thumbnail_public_id, duration=duration, published=is_published,
         status=processing_status, mime=video_mime, size=video_file_size, width=width, height=height,
-        storage=storage,
+        storage=storage, node=media_node,
     )
     assert row is not None
     return row
@@ -101,7 +103,7 @@ def list_published(*, limit: int, offset: int, sort_by: str, ascending: bool, us
 def get(*, video_id: uuid.UUID, for_update: bool = False) -> dict[str, Any] | None:
     lock = " FOR UPDATE" if for_update else ""
     return db.fetch_one(
-        f"SELECT {VIDEO_COLUMNS}, {_EXTRA} FROM videos WHERE id = :id{lock}", id=video_id)
+        f"SELECT {VIDEO_COLUMNS}, {_EXTRA}, media_node FROM videos WHERE id = :id{lock}", id=video_id)
 
 
 def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> int:
@@ -176,11 +178,14 @@ def retry_processing(*, video_id: uuid.UUID) -> bool:
         " WHERE id = :id AND processing_status = 'FAILED'", id=video_id) == 1
 
 
-def delete(*, video_id: uuid.UUID) -> dict[str, Any] | None:
-    """Delete the row (comments, likes, playlist entries and history cascade); return its media ids."""
+def delete(*, video_id: uuid.UUID, owner_id: uuid.UUID) -> dict[str, Any] | None:
+    """Delete the owner's video (comments, likes, playlist entries and history cascade); return its media ids,
+    or None when it was not there to delete: of concurrent deletes only one gets the row back (the others wait
+    on its row lock, then see it gone), and only that one may record the media deletions."""
     return db.fetch_one(
-        "DELETE FROM videos WHERE id = :id"
-        " RETURNING id, video_file_public_id, thumbnail_public_id, hls_master_public_id, storage", id=video_id)
+        "DELETE FROM videos WHERE id = :id AND user_id = :owner"
+        " RETURNING id, video_file_public_id, thumbnail_public_id, hls_master_public_id, storage, media_node",
+        id=video_id, owner=owner_id)
 
 
 def visibility_of_stream(*, video_id: str) -> bool | None:

@@ -37,16 +37,18 @@ class LocalStorage:
         ext = {**IMAGE_TYPES, **VIDEO_TYPES}[mime]
         public_id = f"{folder}/{uuid.uuid4().hex}.{ext}"
         target = self.root / public_id
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(path, tmp)  # same filesystem as the staging dir: no copy at all
             except OSError:
                 shutil.copyfile(path, tmp)
             os.replace(tmp, target)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)  # never leave a half-written copy behind
+            if errors.out_of_space(exc):
+                raise errors.InsufficientStorage(f"Not enough storage space on the server to store {kind}") from exc
             raise errors.StorageFailed(f"Could not store {kind}") from exc
         return StoredFile(public_id=public_id, url=f"{self.public_url}{MEDIA_ROUTE}/{public_id}",
                           resource_type=resource_type, size=target.stat().st_size, format=ext)
