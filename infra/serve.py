@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -52,10 +53,25 @@ def server_options() -> dict[str, object]:
     }
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on HOST:PORT. Granian binds with SO_REUSEPORT, so a second server on a
+    taken port would start and share it, each with its own embedded database (platform-notes §9); a plain bind
+    (no SO_REUSEPORT) finds any listener first."""
+    try:
+        with socket.create_server((host, port)):  # SO_REUSEADDR only: a port in TIME_WAIT is free
+            return False
+    except OSError:
+        return True
+
+
 def main() -> int:
     started = time.monotonic()
     settings = get_settings()
     configure_logging(settings.log_level)
+    if port_in_use(settings.host, settings.port):
+        print(f"VizTube cannot start: {settings.host}:{settings.port} is already in use (another server?); "  # noqa: T201
+              "stop it or set PORT", file=sys.stderr, flush=True)
+        return 1
     if not settings.database_url:
         from infra.pg_supervisor import EmbeddedPostgres
 

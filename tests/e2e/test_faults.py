@@ -424,3 +424,17 @@ def test_slow_request_bodies_never_take_the_threads_reads_need(lab: Lab) -> None
     assert waited < 10
     after = requests.post(f"{server.base}/api/v2/user/login", json={"username": "nobody", "password": "x"}, timeout=20)
     assert after.status_code == 401  # slots come back once the stalled clients are gone
+
+
+def test_a_second_server_on_a_taken_port_refuses_to_start_with_one_clear_line(lab: Lab) -> None:
+    first = lab.launch()
+    second_home = lab.home / "second"
+    second_home.mkdir()
+
+    result = subprocess.run([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            env=server_env(second_home, first.port), timeout=60)
+
+    assert result.returncode == 1
+    assert f"127.0.0.1:{first.port} is already in use" in result.stderr
+    assert not (second_home / "pgdata").exists()  # refused before starting a database of its own
+    assert first.get("/api/v2/healthcheck").status_code == 200
