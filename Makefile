@@ -6,19 +6,23 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-server.txt requirements-dev.txt
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test migrate local package bench bench-upload clean redis-server nginx wrk
+.PHONY: run test lint migrate local package bench bench-upload clean redis-server nginx wrk
 
 $(STAMP): $(REQS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 (its packager drives pip) requires pip<26.3
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	@touch $(STAMP)
 
 run: $(STAMP)  ## serve the API on HOST:PORT (default 127.0.0.1:8000) the production way
 	$(BIN)/python -m infra.serve
 
-test: $(STAMP) redis-server nginx  ## the whole suite against a real (embedded) PostgreSQL and a real redis-server
+test: $(STAMP) redis-server nginx lint  ## lint, type check, then the whole suite against a real (embedded) PostgreSQL and redis-server
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
+lint: $(STAMP)  ## ruff (style, imports, stale noqa) and mypy over shared/, functions/ and app.py
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 redis-server:  # the Redis paths are tested against Debian's redis-server, installed when missing
 	@command -v redis-server >/dev/null || { \
@@ -38,7 +42,10 @@ package: $(STAMP)  ## the Lambda package, SAM template and ffmpeg layer into bui
 	  --template-format yaml --merge-template infra/sam/resources.yaml build/package
 	$(BIN)/python layers/ffmpeg/build.py build/package/ffmpeg-layer.zip
 
-bench: $(STAMP) wrk  ## seed a dataset, serve it as the one-box profile does, drive it with wrk, print a table
+bench: $(STAMP) wrk  ## seed a dataset, serve it as the one-box profile does, drive it with wrk; req/s against each endpoint's limit
+	@ls $(VENV)/lib/python*/site-packages/pgserver/pginstall/bin/pgbench >/dev/null 2>&1 || command -v pgbench >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-client >/dev/null; }
 	$(BIN)/python -m infra.bench.http_bench $(BENCH_ARGS)
 
 nginx:  # `nginx -t` checks the one-box site: Debian's nginx, installed when missing

@@ -1,4 +1,4 @@
-"""VizTube on Chalice: wiring only (blueprints under /api/v2, one middleware)."""
+"""VizTube on Chalice: wiring only (blueprints under /api/v2, one middleware, the job kinds, dev migrations)."""
 
 from chalice import Chalice
 
@@ -20,11 +20,25 @@ from functions import (
     videos,
     webhooks,
 )
-from shared import middleware
+from shared import db
 from shared.logs import configure_logging
-from shared.settings import log_level
+from shared.migrate import migrate
+from shared.services import job_handlers  # noqa: F401 - wiring: registers every job kind with the job engine
+from shared.settings import get_settings, log_level
+from shared.web import middleware
 
 configure_logging(log_level())
+
+
+def _migrate_a_dev_database() -> None:
+    """`chalice local` on the embedded database: its schema is brought up to date on first use. Decided when the
+    pool is made, not at import: `chalice package --stage prod` imports this module without any secrets."""
+    settings = get_settings()
+    if settings.stage == "dev" and not settings.database_url:
+        migrate()
+
+
+db.on_pool_created(_migrate_a_dev_database)
 app = Chalice(app_name="viztube", configure_logs=False)
 app.debug = False  # unknown errors answer a generic 500; details go to the log with the request id
 app.api.binary_types.extend(["multipart/form-data", "image/webp", "video/mp4", "video/quicktime",

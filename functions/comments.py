@@ -6,19 +6,20 @@ from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import require_user
-from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
-from shared.schemas.social import MAX_COMMENT, CommentOut, CommentWithUser, content_of
-from shared.services.videos import visible_comment, visible_video_id
+from shared.openapi import EMPTY, PAGED, doc
+from shared.schemas import parse_input
+from shared.schemas.social import CommentEditIn, CommentIn, CommentOut, CommentWithUser
+from shared.services.visibility import visible_comment, visible_video_id
 from shared.sql import comments as comments_sql
+from shared.web.body import read_body
+from shared.web.envelope import ok
+from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
 
 
-def _content(message: str) -> str:
-    return content_of(read_body(bp.current_request), empty_message=message, limit=MAX_COMMENT, noun="Comment")
-
-
 @bp.route("/{video_id}", methods=["GET"])
+@doc("A video's comments, newest first", response=[CommentWithUser], query=PAGED, errors=(404,))
 def list_comments(video_id: str) -> Response:
     request = bp.current_request
     user = require_user(request)
@@ -32,18 +33,20 @@ def list_comments(video_id: str) -> Response:
 
 
 @bp.route("/{video_id}", methods=["POST"], content_types=BODY_TYPES)
+@doc("Comment on a video", response=CommentOut, body=CommentIn, status=201, errors=(400, 404, 422))
 def add_comment(video_id: str) -> Response:
     user = require_user(bp.current_request)
-    content = _content("Comment cannot be empty")
+    content = parse_input(CommentIn, read_body(bp.current_request)).content
     vid = visible_video_id(parse_uuid(video_id, "Invalid video ID"), user)
     row = comments_sql.insert(video_id=vid, user_id=user.id, content=content)
     return ok(CommentOut.model_validate(row).dump(), "Comment added successfully", status=201)
 
 
 @bp.route("/c/{comment_id}", methods=["PATCH"], content_types=BODY_TYPES)
+@doc("Edit a comment (its author)", response=CommentOut, body=CommentEditIn, errors=(400, 403, 404))
 def update_comment(comment_id: str) -> Response:
     user = require_user(bp.current_request)
-    content = _content("Content is required")
+    content = parse_input(CommentEditIn, read_body(bp.current_request)).content
     comment = visible_comment(parse_uuid(comment_id, "Invalid comment ID"), user)
     if comment["user_id"] != user.id:
         raise errors.Forbidden("Comment not found or you are not authorized to edit it")
@@ -54,6 +57,7 @@ def update_comment(comment_id: str) -> Response:
 
 
 @bp.route("/c/{comment_id}", methods=["DELETE"])
+@doc("Delete a comment (its author or the video's owner)", response=EMPTY, errors=(403, 404))
 def delete_comment(comment_id: str) -> Response:
     user = require_user(bp.current_request)
     comment = visible_comment(parse_uuid(comment_id, "Invalid comment ID"), user)

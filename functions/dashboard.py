@@ -5,15 +5,18 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from shared.auth import require_user
-from shared.http import ok, page_params
-from shared.schemas.social import DashboardStats
-from shared.services.videos import present
+from shared.openapi import PAGED, doc
+from shared.schemas.social import ChannelVideos, DashboardStats
+from shared.services.presenters import present
 from shared.sql import dashboard as dashboard_sql
+from shared.web.envelope import ok
+from shared.web.request import page_params
 
 bp = Blueprint(__name__)
 
 
 @bp.route("/stats", methods=["GET"])
+@doc("The caller's channel totals", response=DashboardStats)
 def channel_stats() -> Response:
     user = require_user(bp.current_request)
     return ok(DashboardStats.model_validate(dashboard_sql.stats(user_id=user.id)).dump(),
@@ -21,6 +24,7 @@ def channel_stats() -> Response:
 
 
 @bp.route("/videos", methods=["GET"])
+@doc("The caller's videos, drafts included, with like counts", response=ChannelVideos, query=PAGED)
 def channel_videos() -> Response:
     request = bp.current_request
     user = require_user(request)

@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from shared.http import to_json
-from shared.openapi import build_spec, render_docs
+from shared.openapi import build_spec, doc, render_docs
+from shared.wire import to_json
 
 bp = Blueprint(__name__)
 
@@ -20,6 +20,7 @@ def _spec(app: Any) -> tuple[str, str]:
 
 
 @bp.route("/openapi.json", methods=["GET"])
+@doc("This OpenAPI document", public=True)
 def openapi_spec() -> Response:
     body, _ = _spec(bp.current_app)
     return Response(body=body, status_code=200, headers={"Content-Type": "application/json; charset=utf-8",
@@ -27,6 +28,7 @@ def openapi_spec() -> Response:
 
 
 @bp.route("/docs", methods=["GET"])
+@doc("Human-readable API documentation", public=True)
 def api_docs() -> Response:
     _, page = _spec(bp.current_app)
     return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8",

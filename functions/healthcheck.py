@@ -5,12 +5,14 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from shared import db, errors
-from shared.http import to_json
+from shared.openapi import doc
+from shared.web.envelope import ok
 
 bp = Blueprint(__name__)
 
 
 @bp.route("/", methods=["GET"])
+@doc("Service and database health", response={"type": "string"}, public=True)
 def healthcheck() -> Response:
     try:
         db.fetch_value("SELECT 1")
@@ -19,8 +21,6 @@ def healthcheck() -> Response:
         database = "unavailable"
     healthy = database == "ok"
     # `data` stays the original's string; the checks ride alongside as an additive key.
-    body = {"statusCode": 200 if healthy else 503, "data": "Health check passed!" if healthy else "Health check failed",
-            "message": "Success" if healthy else "Database unavailable", "success": healthy,
-            "checks": {"database": database}}
-    return Response(body=to_json(body), status_code=200 if healthy else 503,
-                    headers={"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"})
+    return ok("Health check passed!" if healthy else "Health check failed",
+              "Success" if healthy else "Database unavailable", status=200 if healthy else 503,
+              headers={"Cache-Control": "no-store"}, extra={"checks": {"database": database}})

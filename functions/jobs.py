@@ -33,7 +33,7 @@ def run_queued_jobs(event: Any) -> dict[str, list[dict[str, str]]]:
             continue  # not one of ours: drop it rather than poison the queue
         try:
             settled = jobs.run_queued(job_id)
-        except Exception:  # noqa: BLE001 - this message fails; the batch's other messages keep their outcome
+        except Exception:
             log.exception("job %s from SQS message %s could not be run", job_id, message_id)
             settled = False
         if not settled:

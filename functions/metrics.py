@@ -7,12 +7,14 @@ import hmac
 from chalice import Blueprint, Response
 
 from shared import errors, metrics
+from shared.openapi import doc
 from shared.settings import get_settings
 
 bp = Blueprint(__name__)
 
 
 @bp.route("/metrics", methods=["GET"])
+@doc("Prometheus metrics", public=True)
 def prometheus_metrics() -> Response:
     token = get_settings().metrics_token
     if token:

@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import CurrentUser, require_user
-from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
+from shared.openapi import EMPTY, PAGED, doc
 from shared.schemas import parse_input
 from shared.schemas.social import (
-    MAX_PLAYLIST_DESCRIPTION,
-    MAX_PLAYLIST_NAME,
     PlaylistDetail,
     PlaylistIn,
     PlaylistOut,
     PlaylistSummary,
+    PlaylistUpdateIn,
+    VideoRemoved,
 )
-from shared.services.videos import present_with_owner, visible_video_id
+from shared.services.presenters import present_with_owner
+from shared.services.visibility import visible_video_id
 from shared.sql import playlists as playlists_sql
 from shared.sql import users as users_sql
-from shared.text import single_line_problems
+from shared.web.body import read_body
+from shared.web.envelope import ok
+from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
 
 
-def _check_lengths(name: str | None, description: str | None) -> None:
-    if (name and len(name) > MAX_PLAYLIST_NAME) or (description and len(description) > MAX_PLAYLIST_DESCRIPTION):
-        raise errors.ValidationFailed(f"Playlist names are limited to {MAX_PLAYLIST_NAME} characters and "
-                                      f"descriptions to {MAX_PLAYLIST_DESCRIPTION:,}")
-    problems = single_line_problems(name, "Playlist name")
-    if problems:
-        raise errors.ValidationFailed(problems[0], errors=problems)
-
-
-def _own_playlist(playlist_id: str, user: CurrentUser, message: str) -> dict:
+def _own_playlist(playlist_id: str, user: CurrentUser, message: str) -> dict[str, Any]:
     row = playlists_sql.get(playlist_id=parse_uuid(playlist_id, "Invalid playlist ID"))
     if row is None:
         raise errors.NotFound("Playlist not found")
@@ -43,17 +39,16 @@ def _own_playlist(playlist_id: str, user: CurrentUser, message: str) -> dict:
 
 
 @bp.route("/", methods=["POST"], content_types=BODY_TYPES)
+@doc("Create a playlist", response=PlaylistOut, body=PlaylistIn, status=201, errors=(400, 422))
 def create_playlist() -> Response:
     user = require_user(bp.current_request)
-    body = parse_input(PlaylistIn, read_body(bp.current_request), "Validation failed")
-    if not body.name or not body.name.strip():
-        raise errors.BadRequest("Playlist name is required")
-    _check_lengths(body.name, body.description)
-    row = playlists_sql.insert(user_id=user.id, name=body.name, description=body.description or "")
+    body = parse_input(PlaylistIn, read_body(bp.current_request))
+    row = playlists_sql.insert(user_id=user.id, name=body.name, description=body.description)
     return ok(PlaylistOut.model_validate(row).dump(), "Playlist created successfully", status=201)
 
 
 @bp.route("/user/{user_id}", methods=["GET"])
+@doc("A user's playlists", response=[PlaylistSummary], query=PAGED, errors=(404,))
 def list_user_playlists(user_id: str) -> Response:
     request = bp.current_request
     user = require_user(request)
@@ -66,6 +61,7 @@ def list_user_playlists(user_id: str) -> Response:
 
 
 @bp.route("/{playlist_id}", methods=["GET"])
+@doc("A playlist with its videos, in the order added", response=PlaylistDetail, query=PAGED, errors=(404,))
 def get_playlist(playlist_id: str) -> Response:
     request = bp.current_request
     user = require_user(request)
@@ -82,13 +78,10 @@ def get_playlist(playlist_id: str) -> Response:
 
 
 @bp.route("/{playlist_id}", methods=["PATCH"], content_types=BODY_TYPES)
+@doc("Rename or describe a playlist", response=PlaylistOut, body=PlaylistUpdateIn, errors=(400, 403, 404))
 def update_playlist(playlist_id: str) -> Response:
     user = require_user(bp.current_request)
-    body = parse_input(PlaylistIn, read_body(bp.current_request), "Validation failed")
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    if "name" in changes and not changes["name"].strip() or not changes:
-        raise errors.BadRequest("Name is required for update")
-    _check_lengths(changes.get("name"), changes.get("description"))
+    changes = parse_input(PlaylistUpdateIn, read_body(bp.current_request)).changes()
     playlist = _own_playlist(playlist_id, user, "You are not authorized to update this playlist")
     row = playlists_sql.update(playlist_id=playlist["id"], changes=changes)
     if row is None:
@@ -97,6 +90,7 @@ def update_playlist(playlist_id: str) -> Response:
 
 
 @bp.route("/{playlist_id}", methods=["DELETE"])
+@doc("Delete a playlist", response=EMPTY, errors=(403, 404))
 def delete_playlist(playlist_id: str) -> Response:
     user = require_user(bp.current_request)
     playlist = _own_playlist(playlist_id, user, "You are not authorized to delete this playlist")
@@ -106,6 +100,7 @@ def delete_playlist(playlist_id: str) -> Response:
 
 
 @bp.route("/{playlist_id}/{video_id}", methods=["POST"], content_types=BODY_TYPES)
+@doc("Add a video to a playlist", response=PlaylistOut, errors=(403, 404, 409))
 def add_video_to_playlist(playlist_id: str, video_id: str) -> Response:
     user = require_user(bp.current_request)
     playlist = _own_playlist(playlist_id, user, "You are not authorized to edit this playlist")
@@ -118,6 +113,7 @@ def add_video_to_playlist(playlist_id: str, video_id: str) -> Response:
 
 
 @bp.route("/{playlist_id}/{video_id}", methods=["DELETE"])
+@doc("Remove a video from a playlist", response=VideoRemoved, errors=(403, 404))
 def remove_video_from_playlist(playlist_id: str, video_id: str) -> Response:
     user = require_user(bp.current_request)
     playlist = _own_playlist(playlist_id, user, "You are not authorized to edit this playlist")

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+
 from chalice import Blueprint, Response
 
-from shared import cache, errors
+from shared import cached, errors
 from shared.auth import require_user
-from shared.http import BODY_TYPES, ok, page_params, parse_uuid
-from shared.schemas.social import ChannelBrief
+from shared.openapi import PAGED, doc
+from shared.schemas.social import ChannelBrief, SubscriptionState
 from shared.sql import subscriptions as subscriptions_sql
 from shared.sql import users as users_sql
+from shared.web.envelope import ok
+from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
 
 
-def _existing_user(user_id: str, invalid: str, missing: str):  # noqa: ANN202
+def _existing_user(user_id: str, invalid: str, missing: str) -> uuid.UUID:
     uid = parse_uuid(user_id, invalid)
     if users_sql.get_public(user_id=uid) is None:
         raise errors.NotFound(missing)
@@ -22,6 +26,7 @@ def _existing_user(user_id: str, invalid: str, missing: str):  # noqa: ANN202
 
 
 @bp.route("/c/{channel_id}", methods=["POST"], content_types=BODY_TYPES)
+@doc("Subscribe or unsubscribe", response=SubscriptionState, errors=(400, 404))
 def toggle_subscription(channel_id: str) -> Response:
     user = require_user(bp.current_request)
     channel = parse_uuid(channel_id, "Invalid channel ID")
@@ -29,11 +34,12 @@ def toggle_subscription(channel_id: str) -> Response:
         raise errors.BadRequest("You cannot subscribe to your own channel")
     _existing_user(channel_id, "Invalid channel ID", "Channel not found")
     subscribed = subscriptions_sql.toggle(subscriber_id=user.id, channel_id=channel)
-    cache.forget_channel_counts(user.id, channel)
+    cached.forget_channel_counts(user.id, channel)
     return ok({"subscribed": subscribed}, "Subscribed successfully" if subscribed else "Unsubscribed successfully")
 
 
 @bp.route("/c/{channel_id}", methods=["GET"])
+@doc("A channel's subscribers", response=[ChannelBrief], query=PAGED, errors=(404,))
 def list_subscribers(channel_id: str) -> Response:
     request = bp.current_request
     require_user(request)
@@ -44,6 +50,7 @@ def list_subscribers(channel_id: str) -> Response:
 
 
 @bp.route("/u/{subscriber_id}", methods=["GET"])
+@doc("Channels a user follows", response=[ChannelBrief], query=PAGED, errors=(404,))
 def list_subscribed_channels(subscriber_id: str) -> Response:
     request = bp.current_request
     require_user(request)

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import require_user
-from shared.http import BODY_TYPES, ok, page_params, parse_uuid, read_body
-from shared.schemas.social import MAX_TWEET, TweetOut, TweetWithCount, content_of
+from shared.openapi import EMPTY, PAGED, doc
+from shared.schemas import parse_input
+from shared.schemas.social import TweetEditIn, TweetIn, TweetOut, TweetWithCount
 from shared.sql import tweets as tweets_sql
 from shared.sql import users as users_sql
+from shared.web.body import read_body
+from shared.web.envelope import ok
+from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
 
 
-def _content(message: str) -> str:
-    return content_of(read_body(bp.current_request), empty_message=message, limit=MAX_TWEET, noun="Tweet")
-
-
-def _own_tweet(tweet_id: str, user_id) -> dict:  # noqa: ANN001
+def _own_tweet(tweet_id: str, user_id: uuid.UUID) -> dict[str, Any]:
     row = tweets_sql.get(tweet_id=parse_uuid(tweet_id, "Invalid tweet ID"))
     if row is None:
         raise errors.NotFound("Tweet not found")
@@ -28,13 +31,15 @@ def _own_tweet(tweet_id: str, user_id) -> dict:  # noqa: ANN001
 
 
 @bp.route("/", methods=["POST"], content_types=BODY_TYPES)
+@doc("Post to the community tab", response=TweetOut, body=TweetIn, status=201, errors=(400, 422))
 def create_tweet() -> Response:
     user = require_user(bp.current_request)
-    row = tweets_sql.insert(user_id=user.id, content=_content("Tweet content cannot be empty."))
+    row = tweets_sql.insert(user_id=user.id, content=parse_input(TweetIn, read_body(bp.current_request)).content)
     return ok(TweetOut.model_validate(row).dump(), "Tweet created successfully!", status=201)
 
 
 @bp.route("/user/{user_id}", methods=["GET"])
+@doc("A user's posts with like counts", response=[TweetWithCount], query=PAGED, errors=(404,))
 def list_user_tweets(user_id: str) -> Response:
     request = bp.current_request
     require_user(request)
@@ -48,9 +53,10 @@ def list_user_tweets(user_id: str) -> Response:
 
 
 @bp.route("/{tweet_id}", methods=["PATCH"], content_types=BODY_TYPES)
+@doc("Edit a post", response=TweetOut, body=TweetEditIn, errors=(400, 403, 404))
 def update_tweet(tweet_id: str) -> Response:
     user = require_user(bp.current_request)
-    content = _content("Content cannot be empty")
+    content = parse_input(TweetEditIn, read_body(bp.current_request)).content
     tweet = _own_tweet(tweet_id, user.id)
     row = tweets_sql.update_content(tweet_id=tweet["id"], content=content)
     if row is None:
@@ -59,6 +65,7 @@ def update_tweet(tweet_id: str) -> Response:
 
 
 @bp.route("/{tweet_id}", methods=["DELETE"])
+@doc("Delete a post", response=EMPTY, errors=(403, 404))
 def delete_tweet(tweet_id: str) -> Response:
     user = require_user(bp.current_request)
     tweet = _own_tweet(tweet_id, user.id)

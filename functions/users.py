@@ -4,80 +4,68 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from shared import cache, errors, ratelimit
+from shared import errors, ratelimit
 from shared.auth import auth_cookies, cleared_cookies, refresh_token_from, require_user
-from shared.http import BODY_TYPES, UPLOAD_TYPES, client_ip, ok, page_params, path_text, read_body, user_agent
-from shared.schemas import parse_input
+from shared.openapi import EMPTY, PAGED, doc
+from shared.schemas import parse_form, parse_input
 from shared.schemas.users import (
+    AvatarForm,
     ChangePasswordIn,
     ChannelProfile,
+    CoverImageForm,
     LoginIn,
+    LoginOut,
     PublicUser,
     RegisterIn,
+    TokensOut,
     UpdateAccountIn,
-    email_problems,
-    fullname_problems,
-    normalize_username,
-    password_problems,
-    username_problems,
 )
-from shared.services import accounts
-from shared.services.videos import present_with_owner
-from shared.settings import get_settings
+from shared.schemas.videos import VideoWithOwner
+from shared.services import accounts, catalog
+from shared.services.presenters import present_with_owner
 from shared.sql import history as history_sql
-from shared.sql import subscriptions as subscriptions_sql
-from shared.sql import users as users_sql
-from shared.uploads import read_form
+from shared.web import upload_policy
+from shared.web.body import read_body
+from shared.web.client_ip import client_ip
+from shared.web.envelope import ok
+from shared.web.forms import read_form
+from shared.web.request import BODY_TYPES, UPLOAD_TYPES, page_params, path_text, user_agent
 
 bp = Blueprint(__name__)
 BODY_OR_FORM = BODY_TYPES + UPLOAD_TYPES
 
 
-def _image_limit() -> int:
-    return get_settings().max_image_bytes
-
-
 @bp.route("/register", methods=["POST"], content_types=BODY_OR_FORM)
+@doc("Create an account", response=PublicUser, form=RegisterIn, status=201, public=True,
+     errors=(400, 409, 413, 415, 422, 429))
 def register_user() -> Response:
     ratelimit.hit("register", client_ip(bp.current_request))
-    with read_form(bp.current_request, file_fields={"avatar": _image_limit(), "coverImage": _image_limit()}) as form:
-        body = parse_input(RegisterIn, form.fields, "Validation failed")
-        problems = (fullname_problems(body.fullname) + email_problems(body.email)
-                    + username_problems(body.username) + password_problems(body.password))
-        if problems:
-            raise errors.ValidationFailed("Validation failed", errors=problems)
-        avatar = form.files.get("avatar")
-        if avatar is None or avatar.size == 0:
-            raise errors.BadRequest("Avatar file is required")
-        cover = form.files.get("coverImage")
+    with read_form(bp.current_request, upload_policy.REGISTER) as form:
+        body = parse_form(RegisterIn, form)
         user = accounts.register(fullname=body.fullname, username=body.username, email=body.email,
-                                 password=body.password, avatar=avatar, cover=cover if cover and cover.size else None)
+                                 password=body.password, avatar=body.avatar, cover=body.coverImage)
     return ok(PublicUser.model_validate(user).dump(), "User registered successfully!", status=201)
 
 
 @bp.route("/login", methods=["POST"], content_types=BODY_TYPES)
+@doc("Sign in with email or username; sets the auth cookies", response=LoginOut, body=LoginIn, public=True,
+     errors=(401, 422, 429))
 def login_user() -> Response:
     request = bp.current_request
-    body = parse_input(LoginIn, read_body(request), "Login validation failed")
-    problems = []
-    if not (body.email or "").strip() and not (body.username or "").strip():
-        problems.append("Email or username is required")
-    if not body.password:
-        problems.append("Password is required")
-    if problems:
-        raise errors.ValidationFailed("Login validation failed", errors=problems)
+    body = parse_input(LoginIn, read_body(request))
     ip = client_ip(request)
     ratelimit.hit("login_ip", ip)
-    ratelimit.hit("login_account", ip, (body.email or body.username or "").strip().lower())
-    signed_in = accounts.login(email=(body.email or "").strip() or None, username=(body.username or "").strip() or None,
-                               password=body.password, user_agent=user_agent(request), ip=client_ip(request))
-    data = {"user": PublicUser.model_validate(signed_in.user).dump(),
-            "accessToken": signed_in.access_token, "refreshToken": signed_in.refresh_token}
-    return ok(data, "User logged in successfully",
+    ratelimit.hit("login_account", ip, body.account_key)
+    signed_in = accounts.login(email=body.given_email, username=body.given_username, password=body.password,
+                               user_agent=user_agent(request), ip=ip)
+    data = LoginOut(user=PublicUser.model_validate(signed_in.user), access_token=signed_in.access_token,
+                    refresh_token=signed_in.refresh_token)
+    return ok(data.dump(), "User logged in successfully",
               cookies=auth_cookies(signed_in.access_token, signed_in.refresh_token))
 
 
 @bp.route("/refresh-token", methods=["POST"], content_types=BODY_TYPES)
+@doc("Rotate the refresh token (cookie or body)", response=TokensOut, public=True, errors=(401, 429))
 def refresh_access_token() -> Response:
     request = bp.current_request
     ratelimit.hit("refresh", client_ip(request))
@@ -85,99 +73,72 @@ def refresh_access_token() -> Response:
     if not token:
         raise errors.NotAuthenticated("Refresh token is required")
     signed_in = accounts.refresh(token)
-    return ok({"accessToken": signed_in.access_token, "refreshToken": signed_in.refresh_token},
-              "Access token refreshed", cookies=auth_cookies(signed_in.access_token, signed_in.refresh_token))
+    data = TokensOut(access_token=signed_in.access_token, refresh_token=signed_in.refresh_token)
+    return ok(data.dump(), "Access token refreshed",
+              cookies=auth_cookies(signed_in.access_token, signed_in.refresh_token))
 
 
 @bp.route("/logout", methods=["POST"], content_types=BODY_OR_FORM)
+@doc("Sign out this device", response=EMPTY)
 def logout_user() -> Response:
     accounts.logout(require_user(bp.current_request))
     return ok({}, "User logged out successfully", cookies=cleared_cookies())
 
 
 @bp.route("/change-password", methods=["POST"], content_types=BODY_TYPES)
+@doc("Change the password; other devices are signed out", response=EMPTY, body=ChangePasswordIn, errors=(400, 422))
 def change_password() -> Response:
     request = bp.current_request
     user = require_user(request)
-    body = parse_input(ChangePasswordIn, read_body(request), "Password change validation failed")
-    problems = []
-    if not body.oldPassword:
-        problems.append("Old password is required")
-    if body.oldPassword and body.newPassword and body.oldPassword == body.newPassword:
-        problems.append("New password cannot be the same as the old password")
-    problems += password_problems(body.newPassword) if body.newPassword else ["New password is required"]
-    if problems:
-        raise errors.ValidationFailed("Password change validation failed", errors=problems)
+    body = parse_input(ChangePasswordIn, read_body(request))
     accounts.change_password(user, old_password=body.oldPassword, new_password=body.newPassword)
     return ok({}, "Password changed successfully")
 
 
 @bp.route("/current-user-details", methods=["GET"])
+@doc("The signed-in user", response=PublicUser)
 def current_user_details() -> Response:
     user = require_user(bp.current_request)
     return ok(PublicUser.model_validate(user.profile).dump(), "Current user details")
 
 
 @bp.route("/c/{username}", methods=["GET"])
+@doc("A channel's profile and subscription counts", response=ChannelProfile, errors=(404,))
 def channel_profile(username: str) -> Response:
     user = require_user(bp.current_request)
-    name = normalize_username(path_text(username, "username"))
-    channel_id = cache.read_through(f"uid:{name}", lambda: users_sql.id_by_username(username=name))
-    channel = channel_id and cache.read_through(f"channel:{channel_id}",
-                                                lambda: users_sql.channel_stats(user_id=channel_id))
-    if not channel:
-        raise errors.NotFound("Channel not found")
-    own = channel["id"] == str(user.id)
-    subscribed = not own and subscriptions_sql.is_subscribed(subscriber_id=user.id, channel_id=channel["id"])
-    data = ChannelProfile.model_validate({**channel, "is_subscribed": subscribed}).dump()
-    if not own:
-        del data["email"]  # a channel's email is its owner's business only
-    return ok(data, "Channel profile fetched")
+    return ok(catalog.channel_profile(user, path_text(username, "username")), "Channel profile fetched")
 
 
 @bp.route("/update-account", methods=["PATCH"], content_types=BODY_OR_FORM)
+@doc("Change fullname, username or email (partial)", response=PublicUser, body=UpdateAccountIn, errors=(409, 422))
 def update_account() -> Response:
     request = bp.current_request
     user = require_user(request)
-    body = parse_input(UpdateAccountIn, read_body(request), "Update validation failed")
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    problems = []
-    if "fullname" in changes:
-        problems += fullname_problems(changes["fullname"])
-    if "email" in changes:
-        problems += email_problems(changes["email"])
-    if "username" in changes:
-        problems += username_problems(changes["username"])
-    if not changes:
-        problems.append("Nothing to update: send fullname, email and/or username")
-    if problems:
-        raise errors.ValidationFailed("Update validation failed", errors=problems)
-    return ok(PublicUser.model_validate(accounts.update_account(user, changes)).dump(), "Account updated successfully")
+    body = parse_input(UpdateAccountIn, read_body(request))
+    return ok(PublicUser.model_validate(accounts.update_account(user, body.changes())).dump(),
+              "Account updated successfully")
 
 
 @bp.route("/update-avatar", methods=["PATCH"], content_types=UPLOAD_TYPES)
+@doc("Replace the avatar", response=PublicUser, form=AvatarForm, errors=(400, 413, 415))
 def update_avatar() -> Response:
     user = require_user(bp.current_request)
-    with read_form(bp.current_request, file_fields={"avatar": _image_limit()}) as form:
-        upload = form.files.get("avatar")
-        if upload is None or upload.size == 0:
-            raise errors.BadRequest("Avatar file is required for update")
-        row = accounts.replace_image(user, upload, kind="avatar")
+    with read_form(bp.current_request, upload_policy.UPDATE_AVATAR) as form:
+        row = accounts.replace_image(user, parse_form(AvatarForm, form).avatar, kind="avatar")
     return ok(PublicUser.model_validate(row).dump(), "Avatar updated")
 
 
 @bp.route("/update-cover-image", methods=["PATCH"], content_types=UPLOAD_TYPES)
+@doc("Replace the cover image", response=PublicUser, form=CoverImageForm, errors=(400, 413, 415))
 def update_cover_image() -> Response:
     user = require_user(bp.current_request)
-    with read_form(bp.current_request, file_fields={"coverImage": _image_limit()}) as form:
-        upload = form.files.get("coverImage")
-        if upload is None or upload.size == 0:
-            raise errors.BadRequest("Cover Image file is required for update")
-        row = accounts.replace_image(user, upload, kind="coverImage")
+    with read_form(bp.current_request, upload_policy.UPDATE_COVER) as form:
+        row = accounts.replace_image(user, parse_form(CoverImageForm, form).coverImage, kind="coverImage")
     return ok(PublicUser.model_validate(row).dump(), "Cover updated")
 
 
 @bp.route("/watch-history", methods=["GET"])
+@doc("Videos the user watched, newest first", response=[VideoWithOwner], query=PAGED)
 def watch_history() -> Response:
     request = bp.current_request
     user = require_user(request)

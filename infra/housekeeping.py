@@ -16,7 +16,7 @@ from pathlib import Path
 
 log = logging.getLogger("viztube.housekeeping")
 
-# A staged upload is locked by its process while alive (shared.uploads), so the periodic sweep could remove
+# A staged upload is locked by its process while alive (shared.web.forms), so the periodic sweep could remove
 # any unlocked entry at once; it also waits this long after the last write, so that a file in staging not
 # made by the locking code (an older release's, a hand-copied one) is never taken from under a writer.
 STAGING_GRACE_SECONDS = 600.0
@@ -46,13 +46,13 @@ class Periodic:
         while not self._stopped.wait(self.interval):
             try:
                 self.task()
-            except Exception:  # noqa: BLE001 - logged; the chore runs again next time
+            except Exception:
                 log.exception("%s failed", self.name)
 
 
 def start_staging_sweeper(staging_dir: Path, interval: float) -> Periodic:
     """Sweep staging now (no worker runs yet: every unlocked entry is a dead upload's), then every `interval`."""
-    from shared.uploads import sweep_staging
+    from shared.web.forms import sweep_staging
 
     removed = sweep_staging(staging_dir)
     if removed:

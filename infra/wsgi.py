@@ -1,18 +1,18 @@
 """WSGI shim: the Chalice app under a production WSGI server (Granian, threads), same handlers as Lambda.
 
-Built on chalice.local.LocalGateway, so routing, path parameters and error shapes match `chalice local`
-and the test client. What it adds for a server that lives on one small box:
+Requests go straight to the view functions through shared.web.dispatch (a route table compiled once from the
+app's routes, the app's middleware, Chalice's error mapping: what `chalice local` and the test client answer,
+without a Lambda event built and parsed per request). What it adds for a server that lives on one small box:
 * `current_request` is thread-local (platform-notes §3: without this, threads see each other's requests);
 * bodies over the route's limit are refused with 413 before they are read;
-* multipart uploads are streamed to disk while parsed, never held in memory; the handler gets them
-  through a one-time token (shared.uploads);
-* media files are streamed from disk in chunks (shared.media_serving's sendfile header);
+* the bodies of upload routes (shared.web.upload_policy) are streamed to disk while parsed, never held in
+  memory, and handed to the handler on the request's thread (shared.web.forms.handing_over);
+* media files are streamed from disk in chunks (shared.media.serving's sendfile header);
 * the client IP is the socket peer (a forwarded header only from a configured trusted proxy, issue #5).
 """
 
 from __future__ import annotations
 
-import base64
 import gc
 import os
 import threading
@@ -22,24 +22,19 @@ from typing import Any
 from urllib.parse import quote
 
 from chalice.cli.factory import CLIFactory
-from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
+from chalice.local import LocalChalice
 
-from shared import cors, errors, jobs, media_serving
-from shared.http import to_json
+from shared import errors, jobs
+from shared.media import serving as media_serving
 from shared.settings import PROJECT_DIR, get_settings
-from shared.uploads import (
-    STAGED_HEADER,
-    body_limit,
-    discard_staged,
-    is_raw_upload,
-    register_staged,
-    stage_raw,
-    stream_form,
-)
+from shared.web import cors
+from shared.web.dispatch import Dispatcher
+from shared.web.envelope import JSON_CONTENT_TYPE, error_json
+from shared.web.forms import StagedForm, handing_over, stage_raw, stream_form
+from shared.web.upload_policy import body_limit, is_raw_upload
 
 STAGE = get_settings().stage
 CHUNK = 64 * 1024
-_local = threading.local()
 # Granian hands a request to a Python thread before its body has arrived, and a WSGI read cannot time out, so a
 # client that sends a body slowly (or stops) holds a thread. Receiving bodies may take all threads but two, so
 # requests without a body (reads, health probes) are always served; past that, a body waits a moment (a normal
@@ -65,14 +60,7 @@ gc.freeze()
 gc.set_threshold(20_000, 50, 100)
 
 
-class _Gateway(LocalGateway):
-    def _generate_lambda_event(self, *args: Any, **kwargs: Any) -> Any:
-        event = super()._generate_lambda_event(*args, **kwargs)
-        event["requestContext"]["identity"]["sourceIp"] = getattr(_local, "client_ip", "unknown")
-        return event
-
-
-_gateway = _Gateway(app, _config)
+_dispatcher = Dispatcher(app)
 
 
 def _status(code: int) -> str:
@@ -83,8 +71,8 @@ def _status(code: int) -> str:
 
 
 def _error(start_response: Any, status: int, message: str, extra: dict[str, str] | None = None) -> list[bytes]:
-    body = to_json({"statusCode": status, "data": None, "success": False, "errors": [], "message": message}).encode()
-    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
+    body = error_json(status, message).encode()
+    headers = [("Content-Type", JSON_CONTENT_TYPE), ("Content-Length", str(len(body))),
                *(extra or {}).items()]
     start_response(_status(status), headers)
     return [body]
@@ -153,11 +141,9 @@ def request_path(environ: dict[str, Any]) -> str:
 def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     method = environ["REQUEST_METHOD"]
     headers = _request_headers(environ)
-    headers.pop(STAGED_HEADER, None)  # only this shim may hand a staged form to a handler
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
     path = request_path(environ)
-    _local.client_ip = environ.get("REMOTE_ADDR", "unknown")
 
     if method == "OPTIONS":  # CORS preflight: answered here, for every path
         preflight = cors.preflight_headers(headers.get("origin"))
@@ -172,7 +158,7 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
     if length is not None and length > limit:
         return _error(start_response, 413, too_large_message(path, limit))
 
-    token = None
+    staged: StagedForm | None = None
     body: bytes | None = None
     receiving = bool(length or chunked)
     if receiving and not _body_slots.acquire(timeout=BODY_SLOT_WAIT_SECONDS):
@@ -182,12 +168,9 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
         if receiving:
             chunks = _read_chunks(environ["wsgi.input"], length, limit)
             if headers.get("content-type", "").lower().startswith("multipart/form-data"):
-                form = stream_form(chunks, headers["content-type"], max_file_bytes=limit)
-                token = register_staged(form)
-                headers[STAGED_HEADER] = token
+                staged = stream_form(chunks, headers["content-type"], max_file_bytes=limit)
             elif is_raw_upload(method, route_path):  # the file itself as the body: to disk too
-                token = register_staged(stage_raw(chunks, headers.get("content-type", "")))
-                headers[STAGED_HEADER] = token
+                staged = stage_raw(chunks, headers.get("content-type", ""))
             else:
                 body = b"".join(chunks)
     except errors.AppError as exc:
@@ -196,44 +179,12 @@ def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]
         if receiving:
             _body_slots.release()
 
-    try:
-        response = _gateway.handle_request(method=method, path=path, headers=headers, body=body)
-    except LocalGatewayException as exc:  # deeper than any catch-all route: still a JSON 404
-        status = 404 if exc.CODE == 403 else exc.CODE
-        return _error(start_response, status, "Route not found" if status == 404 else "Request refused")
-    finally:
-        if token:
-            discard_staged(token)
-
-    out_headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (response.get("headers") or {}).items()]
-    for name, values in (response.get("multiValueHeaders") or {}).items():
-        out_headers.extend((name, str(v)) for v in values)  # e.g. two Set-Cookie lines
-    sendfile = next((v for k, v in out_headers if k == media_serving.SENDFILE_HEADER), None)
-    out_headers = [(k, v) for k, v in out_headers if k != media_serving.SENDFILE_HEADER]
-    if sendfile:
-        file_path, start, file_length = sendfile.rsplit("|", 2)
-        start_response(_status(response["statusCode"]), out_headers)
-        return _file_iter(file_path, int(start), int(file_length))
-
-    out = response.get("body")
-    if response.get("isBase64Encoded"):
-        out = base64.b64decode(out)
-    elif out is None:
-        out = b""
-    elif isinstance(out, str):
-        out = out.encode("utf-8")
-    out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
-    if not any(k.lower() == "content-type" for k, _ in out_headers):
-        out_headers.append(("Content-Type", "application/json"))
-    if method != "HEAD":
-        out_headers.append(("Content-Length", str(len(out))))
-    else:
-        length_header = (response.get("headers") or {}).get("Content-Length")
-        if length_header:
-            out_headers.append(("Content-Length", str(length_header)))
-        out = b""
-    start_response(_status(response["statusCode"]), out_headers)
-    return [out]
+    with handing_over(staged):
+        response = _dispatcher.dispatch(method, path, headers, body, environ.get("REMOTE_ADDR", "unknown"))
+    start_response(_status(response.status), response.headers)
+    if response.sendfile:  # the handler named a file (shared.media.serving): streamed from disk in chunks
+        return _file_iter(*response.sendfile)
+    return [response.body]
 
 
 __all__ = ["app", "application"]

@@ -14,10 +14,10 @@ import bcrypt
 import jwt
 from chalice.app import Request
 
-from shared import cache, errors
-from shared.http import cookies
+from shared import cached, errors
 from shared.settings import get_settings
 from shared.sql import users as users_sql
+from shared.web.request import cookies
 
 ACCESS_COOKIE = "accessToken"
 REFRESH_COOKIE = "refreshToken"
@@ -172,7 +172,7 @@ def require_user(request: Request) -> CurrentUser:
     """The signed-in user; 401 when there is no valid token or its session was revoked or expired.
 
     The session check is cached (it was a third of a cached read's cost) under a guard that logout, password
-    changes, refresh-token reuse and profile edits retire after they commit (cache.forget_sign_ins), so a
+    changes, refresh-token reuse and profile edits retire after they commit (shared.cached.forget_sign_ins), so a
     revoked session is refused at once and a renamed user is seen at once, in every process.
     """
     token = access_token_from(request)
@@ -180,10 +180,9 @@ def require_user(request: Request) -> CurrentUser:
         raise errors.NotAuthenticated("Unauthorized request")
     claims = decode_access_token(token)
     user_id, session_id = claims["id"], claims["sid"]
-    row = cache.read_guarded(f"session:{session_id}", f"auth:{user_id}",
-                             lambda: users_sql.get_authenticated(user_id=user_id, session_id=session_id),
-                             ttl=get_settings().cache_ttl_seconds,
-                             fresh=lambda value: value["session_expires"] > time.time())
+    row = cached.session(session_id, user_id,
+                         lambda: users_sql.get_authenticated(user_id=user_id, session_id=session_id),
+                         ttl=get_settings().cache_ttl_seconds, fresh=lambda value: value["session_expires"] > time.time())
     if row is None:
         raise errors.NotAuthenticated("Invalid Access Token")
     profile = {k: v for k, v in row.items() if k != "session_expires"}  # JSON-native: ids and times as strings

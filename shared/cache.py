@@ -3,8 +3,8 @@ first page).
 
 In-process where one process serves everything, Redis (shared by every process and Lambda) with
 REDIS_URL, off otherwise (settings.cache_backend). Values are JSON. Writers invalidate after their
-transaction commits (`forget_*`), so a concurrent reader cannot re-cache the old value. A cache that
-fails is a miss, never an error.
+transaction commits (`forget`, `bump`, `retire`), so a concurrent reader cannot re-cache the old value. A cache
+that fails is a miss, never an error. What is cached under which key, and what forgets it: shared.cached.
 
 When Redis fails (issue #10, point 5), the cache fails closed:
 * every Redis call has a short timeout, and a circuit breaker (shared.breaker) sends reads straight to the
@@ -21,19 +21,24 @@ When Redis fails (issue #10, point 5), the cache fails closed:
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from typing import Any, NamedTuple, Protocol
+
+from cachetools import TLRUCache
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from shared import db, metrics
 from shared.breaker import REDIS_TIMEOUT_SECONDS, Breaker, redis_client_options
-from shared.http import to_json
 from shared.settings import get_settings
 from shared.sql import cache_epoch as cache_epoch_sql
+from shared.wire import from_json, to_json, to_json_bytes
 
 log = logging.getLogger(__name__)
 MAX_MEMORY_ENTRIES = 20_000
@@ -48,55 +53,62 @@ class Backend(Protocol):
     def incr(self, key: str) -> int: ...
 
 
-class MemoryBackend:
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[float, str]] = {}
-        self._lock = threading.Lock()
+class _Entry(NamedTuple):
+    value: str
+    ttl: float  # seconds it lives once stored (infinite for counters, which never expire)
 
-    def _live(self, key: str, now: float) -> str | None:
-        item = self._data.get(key)
-        if item is None or item[0] < now:
-            self._data.pop(key, None)
+
+def _expires(_key: str, entry: _Entry, now: float) -> float:
+    """TLRUCache asks when each entry expires as it is stored: each lives its own TTL."""
+    return now + entry.ttl
+
+
+class MemoryBackend:
+    """The cache of a process that serves everything: entries in memory, each living its own TTL, and at most
+    MAX_MEMORY_ENTRIES of them (when full, expired entries go first, then the least recently used)."""
+
+    def __init__(self) -> None:
+        self._data: TLRUCache[str, _Entry] = TLRUCache(MAX_MEMORY_ENTRIES, _expires)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe, and even reads reorder them
+
+    def _live(self, key: str) -> str | None:
+        # Indexing (not `in` then `get`): one look at the clock, so an entry expiring in between cannot raise.
+        try:
+            return self._data[key].value
+        except KeyError:  # absent or expired
             return None
-        return item[1]
 
     def get(self, key: str) -> str | None:
         with self._lock:
-            return self._live(key, time.monotonic())
+            return self._live(key)
 
     def get_many(self, *keys: str) -> list[str | None]:
         with self._lock:
-            now = time.monotonic()
-            return [self._live(key, now) for key in keys]
-
-    def _store(self, key: str, value: str, ttl: int) -> None:
-        if len(self._data) >= MAX_MEMORY_ENTRIES:  # bounded: drop expired entries, then the oldest
-            now = time.monotonic()
-            for stale in [k for k, (exp, _) in self._data.items() if exp < now] or list(self._data)[:1000]:
-                self._data.pop(stale, None)
-        self._data[key] = (time.monotonic() + ttl, value)
+            return [self._live(key) for key in keys]
 
     def set(self, key: str, value: str, ttl: int) -> None:
         with self._lock:
-            self._store(key, value, ttl)
+            self._data[key] = _Entry(value, ttl)
 
     def add(self, key: str, value: str, ttl: int) -> bool:
         with self._lock:
-            if self._live(key, time.monotonic()) is not None:
+            if self._live(key) is not None:
                 return False
-            self._store(key, value, ttl)
+            self._data[key] = _Entry(value, ttl)
             return True
 
     def delete(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
-                self._data.pop(key, None)
+                # `del`, not `pop`: pop looks twice at the clock, and raises if the entry expires in between.
+                with suppress(KeyError):  # absent, or expired (which `del` removes all the same)
+                    del self._data[key]
 
     def incr(self, key: str) -> int:
         with self._lock:
-            _, value = self._data.get(key, (0.0, "0"))
-            self._data[key] = (float("inf"), str(int(value) + 1))
-            return int(value) + 1
+            count = int(self._live(key) or 0) + 1
+            self._data[key] = _Entry(str(count), math.inf)
+            return count
 
 
 # Sets the epoch lease to the higher of what Redis holds and what the caller read from PostgreSQL (a slower
@@ -110,6 +122,11 @@ return wanted
 """
 
 
+def _text(value: bytes | str | None) -> str | None:
+    """redis-py answers bytes (no decode_responses): the text stored."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class RedisBackend:
     def __init__(self, url: str) -> None:
         import redis
@@ -121,11 +138,10 @@ class RedisBackend:
         return int(self._raise_epoch(keys=[f"viztube:{EPOCH_KEY}"], args=[epoch, lease_ms]))
 
     def get(self, key: str) -> str | None:
-        value = self._redis.get(f"viztube:{key}")
-        return value.decode() if value is not None else None
+        return _text(self._redis.get(f"viztube:{key}"))
 
     def get_many(self, *keys: str) -> list[str | None]:
-        return [v.decode() if v is not None else None for v in self._redis.mget([f"viztube:{k}" for k in keys])]
+        return [_text(v) for v in self._redis.mget([f"viztube:{k}" for k in keys])]
 
     def set(self, key: str, value: str, ttl: int) -> None:
         self._redis.set(f"viztube:{key}", value, ex=ttl)
@@ -200,7 +216,7 @@ def _call(action: Callable[[Backend], Any]) -> tuple[bool, Any]:
         return False, None
     try:
         result = action(backend)
-    except Exception as exc:  # noqa: BLE001 - a cache outage degrades to the database, never to an error
+    except Exception as exc:
         _redis_failed(exc)
         return False, None
     _breaker.succeeded()
@@ -213,7 +229,7 @@ def _confirm_epoch(backend: RedisBackend) -> int | None:
     _recheck_epoch = False  # cleared first: a failure while we look sets it again
     try:
         durable = cache_epoch_sql.current()
-    except Exception:  # noqa: BLE001 - the database is down: the caller's own load will report it
+    except Exception:
         log.warning("cannot read the cache epoch; reading from the database", exc_info=True)
         _recheck_epoch = True
         return None
@@ -241,7 +257,7 @@ def _read(*keys: str) -> tuple[int, list[str | None]] | None:
         epoch = int(lease) if lease is not None else None
         if _recheck_epoch or epoch is None or epoch < _known_epoch:  # lapsed, behind us, or after an outage
             epoch = _confirm_epoch(backend)
-    except Exception as exc:  # noqa: BLE001 - a cache outage degrades to the database, never to an error
+    except Exception as exc:
         _redis_failed(exc)
         metrics.CACHE_BYPASSED.inc()
         return None
@@ -256,7 +272,7 @@ def _entry(raw: str | None, epoch: int) -> dict[str, Any] | None:
     """A stored entry, if it was cached under `epoch` (entries from before a lost invalidation are not)."""
     if raw is None:
         return None
-    entry = json.loads(raw)
+    entry = from_json(raw)
     return entry if isinstance(entry, dict) and entry.get("epoch") == epoch else None
 
 
@@ -269,7 +285,7 @@ def read_through(key: str, load: Callable[[], Any], *, ttl: int | None = None,
         entry = _entry(raw, epoch)
         if entry is not None:
             return entry["value"]
-    value = json.loads(to_json(load()))  # the same JSON-native shape on a hit and on a miss
+    value = from_json(to_json_bytes(load()))  # the same JSON-native shape on a hit and on a miss
     if found is not None and keep(value):
         stored = to_json({"epoch": epoch, "value": value})
         _call(lambda b: b.set(key, stored, ttl or get_settings().cache_ttl_seconds))
@@ -290,26 +306,21 @@ def read_guarded(key: str, guard: str, load: Callable[[], Any], *, ttl: int,
     """
     found = _read(guard, key)
     if found is None:  # no cache, or none to be trusted now
-        return json.loads(to_json(load()))
+        return from_json(to_json_bytes(load()))
     epoch, (stamp, raw) = found
     entry = _entry(raw, epoch)
     if entry is not None and stamp is not None and entry["guard"] == stamp and fresh(entry["value"]):
         return entry["value"]
     if stamp is None:
-        stamp = secrets.token_hex(8)
-        done, added = _call(lambda b: b.add(guard, stamp, GUARD_TTL_SECONDS))
+        new_stamp = stamp = secrets.token_hex(8)
+        done, added = _call(lambda b: b.add(guard, new_stamp, GUARD_TTL_SECONDS))
         if not (done and added):
             stamp = None  # another request made the guard first: load, but do not store under a stamp not kept
-    value = json.loads(to_json(load()))
+    value = from_json(to_json_bytes(load()))
     if value is not None and stamp is not None:
         stored = to_json({"epoch": epoch, "guard": stamp, "value": value})
         _call(lambda b: b.set(key, stored, ttl))
     return value
-
-
-def feed_generation() -> int:
-    done, value = _call(lambda b: b.get("feed:gen"))
-    return int(value or 0) if done else 0
 
 
 # ------------------------------------------------------------------ invalidation (after commit)
@@ -325,7 +336,7 @@ def _lost_invalidation() -> None:
     metrics.CACHE_INVALIDATIONS_LOST.inc()
     try:
         raised = cache_epoch_sql.bump()
-    except Exception:  # noqa: BLE001 - nothing shared can be told; protect what this process serves
+    except Exception:
         settings = get_settings()
         longest = max(settings.cache_ttl_seconds, settings.feed_cache_ttl_seconds)
         _untrusted_until = time.monotonic() + longest
@@ -347,24 +358,20 @@ def _after_commit(action: Callable[[Backend], Any]) -> None:
     db.on_commit(invalidate)
 
 
-def forget_channel(user_id: object, *usernames: str) -> None:
-    """A user's profile, counts or name changed: their profile, and everything showing their brief."""
-    _after_commit(lambda b: b.delete(f"channel:{user_id}", *(f"uid:{name}" for name in usernames)))
-    forget_feed()
+def forget(*keys: str) -> None:
+    """Remove these entries once the current transaction commits (a lost removal raises the epoch)."""
+    _after_commit(lambda b: b.delete(*keys))
 
 
-def forget_channel_counts(*user_ids: object) -> None:
-    _after_commit(lambda b: b.delete(*(f"channel:{uid}" for uid in user_ids)))
+def bump(counter: str) -> None:
+    """Increment a generation counter once the current transaction commits (see shared.cached's feed)."""
+    _after_commit(lambda b: b.incr(counter))
 
 
-def forget_video(video_id: object) -> None:
-    _after_commit(lambda b: b.delete(f"video:{video_id}"))
-    forget_feed()
-
-
-def forget_feed() -> None:
-    """The feed's first pages are keyed by a generation number: bumping it retires them all at once."""
-    _after_commit(lambda b: b.incr("feed:gen"))
+def generation(counter: str) -> int:
+    """A generation counter's value (0 when unset or the cache is down: nothing cached under it is trusted then)."""
+    done, value = _call(lambda b: b.get(counter))
+    return int(value or 0) if done else 0
 
 
 def retire(guard: str) -> None:
@@ -372,6 +379,16 @@ def retire(guard: str) -> None:
     _after_commit(lambda b: b.set(guard, secrets.token_hex(8), GUARD_TTL_SECONDS))
 
 
-def forget_sign_ins(user_id: object) -> None:
-    """A user's sessions or profile changed: every cached "who is this token" answer for them is retired."""
-    retire(f"auth:{user_id}")
+class _CacheState(Collector):
+    """/metrics: whether this process's cache is in use, bypassed because Redis is down, or off."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = GaugeMetricFamily("viztube_cache_state", "The cache: up (in use), down (Redis unreachable, every"
+                                  " read goes to the database) or off (none configured)", labels=["state"])
+        now = status()
+        for name in ("up", "down", "off"):
+            state.add_metric([name], 1 if name == now else 0)
+        yield state
+
+
+metrics.REGISTRY.register(_CacheState())

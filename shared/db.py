@@ -12,6 +12,7 @@ import re
 import ssl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pg8000.converters
 import pg8000.dbapi
 from dbutils.pooled_db import PooledDB, TooManyConnections
+from pg8000.converters import make_params
 
 from shared import errors
 from shared.settings import get_settings
@@ -34,7 +36,7 @@ pg8000.dbapi.paramstyle = "named"
 _convert_paramstyle = pg8000.dbapi.convert_paramstyle
 
 
-class _NameRecorder(dict):  # type: ignore[type-arg]
+class _NameRecorder(dict[str, Any]):
     """Stands in for the parameters once, to learn the order in which pg8000 reads them."""
 
     def __init__(self) -> None:
@@ -180,6 +182,14 @@ def database_url() -> str:
     return ensure_embedded(settings.pgdata_dir)
 
 
+_on_pool_created: list[Callable[[], object]] = []
+
+
+def on_pool_created(callback: Callable[[], object]) -> None:
+    """Run `callback` once this process's pool exists (the app's wiring brings a dev database up to date)."""
+    _on_pool_created.append(callback)
+
+
 def _get_pool() -> PooledDB:
     global _pool
     created = False
@@ -201,11 +211,9 @@ def _get_pool() -> PooledDB:
                     setsession=["SET TIME ZONE 'UTC'", "SET statement_timeout = '30s'"],
                     reset=False,  # transactions end in COMMIT or ROLLBACK here; nothing to reset on return
                 )
-    if created and get_settings().stage == "dev" and not get_settings().database_url:
-        # `chalice local` on the embedded database: bring the schema up to date on first use.
-        from shared.migrate import migrate
-
-        migrate()
+    if created:
+        for callback in _on_pool_created:
+            callback()
     assert _pool is not None
     return _pool
 
@@ -233,24 +241,95 @@ def _discard(conn: Any) -> None:
     raw.viztube_discarded = True  # _ping says so on its next checkout, and DBUtils opens a fresh one
     try:
         raw.close()
-    except Exception:  # noqa: BLE001 - it is being thrown away; a failing close changes nothing
+    except Exception:
         log.debug("closing a discarded connection failed", exc_info=True)
+
+
+PREPARED_PER_CONNECTION = 512  # statements kept prepared on each pooled connection (the app has ~150)
+_STALE_PREPARED = ("0A000", "26000")  # "cached plan must not change result type", "prepared statement ... not exist"
+
+
+@dataclass
+class _Result:
+    """What one statement answered: its column names and rows, or the rows it changed."""
+
+    names: list[str] | None
+    rows: list[list[Any]]
+    row_count: int
+
+
+def _prepared(raw: Any, sql: str) -> tuple[Any, ...]:
+    """`sql` prepared on this connection (once: named statements are kept per connection, least recently used
+    closed past PREPARED_PER_CONNECTION). An unnamed statement costs three round trips in pg8000 (Parse+Sync,
+    Describe+Bind, Execute+Sync) and a plan each time; a prepared one costs one round trip, Bind+Execute+Sync."""
+    cache: OrderedDict[str, tuple[Any, ...]] | None = getattr(raw, "viztube_prepared", None)
+    if cache is None:
+        cache = raw.viztube_prepared = OrderedDict()
+    found = cache.get(sql)
+    if found is not None:
+        cache.move_to_end(sql)
+        return found
+    converted, names = _statement_template(sql)
+    name_bin, columns, input_funcs = raw.prepare_statement(converted, ())
+    found = cache[sql] = (name_bin, columns, input_funcs, converted, names)
+    if len(cache) > PREPARED_PER_CONNECTION:
+        _, (old_name, *_) = cache.popitem(last=False)
+        raw.close_prepared_statement(old_name)
+    return found
+
+
+def _forget_prepared(raw: Any, sql: str) -> None:
+    cache = getattr(raw, "viztube_prepared", None)
+    if cache is not None:
+        cache.pop(sql, None)
 
 
 class Tx:
     """One open transaction: run statements, get dicts back."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, *, single: bool = False) -> None:
         self._conn = conn
         self._cursor = conn.cursor()
+        self._single = single  # one statement on its own (autocommit): safe to retry on a fresh connection
         self.after_commit: list[Callable[[], None]] = []
 
-    def _run(self, sql: str, params: dict[str, Any]) -> Any:
+    def _execute(self, sql: str, params: dict[str, Any]) -> _Result:
+        """Statements with parameters run prepared on the underlying pg8000 connection; the others (BEGIN, SET)
+        as simple queries through DBUtils' cursor, which reconnects a dropped connection before anything ran."""
+        if not params:
+            self._cursor.execute(sql)
+            description = self._cursor.description
+            rows = self._cursor.fetchall() if description is not None else []
+            return _Result([d[0] for d in description] if description else None, list(rows), self._cursor.rowcount)
+        steady = self._conn._con  # DBUtils' steady connection; its _con is the pg8000 one
+        for attempt in (1, 2):
+            raw = steady._con
+            name_bin, columns, input_funcs, converted, names = _prepared(raw, sql)
+            values = make_params(raw.py_types, [params[name] for name in names])
+            try:
+                context = raw.execute_named(name_bin, values, columns, input_funcs, converted)
+            except pg8000.dbapi.DatabaseError as exc:
+                info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+                if attempt == 1 and info.get("C") in _STALE_PREPARED and not raw._in_transaction:
+                    _forget_prepared(raw, sql)  # the schema changed under it (a migration): prepare it again
+                    continue
+                raise
+            except (pg8000.dbapi.InterfaceError, OSError):
+                if attempt == 2 or not self._single:
+                    raise
+                # The server dropped this pooled connection (a restart): nothing ran, so, as DBUtils does for
+                # unprepared statements, reconnect and run the statement once more.
+                _discard(self._conn)
+                if not steady._ping_check(1):
+                    raise
+                continue
+            break
+        names_out = None if columns is None else [c["name"] for c in columns]
+        return _Result(names_out, context.rows or [], context.row_count)
+
+    def _run(self, sql: str, params: dict[str, Any]) -> _Result:
         try:
-            if params:
-                self._cursor.execute(sql, params)
-            else:
-                self._cursor.execute(sql)
+            return self._execute(sql, params)
         except pg8000.dbapi.DatabaseError as exc:  # reported by the server: the connection is still in step
             raise map_database_error(exc) from exc
         except (pg8000.dbapi.InterfaceError, OSError) as exc:
@@ -262,14 +341,13 @@ class Tx:
         except BaseException:
             _discard(self._conn)
             raise
-        return self._cursor
 
     def fetch_all(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        cursor = self._run(sql, params)
-        if cursor.description is None:
+        result = self._run(sql, params)
+        if result.names is None:
             return []
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        names = result.names
+        return [dict(zip(names, row, strict=True)) for row in result.rows]
 
     def fetch_one(self, sql: str, **params: Any) -> dict[str, Any] | None:
         rows = self.fetch_all(sql, **params)
@@ -280,7 +358,7 @@ class Tx:
         return None if row is None else next(iter(row.values()))
 
     def execute(self, sql: str, **params: Any) -> int:
-        return self._run(sql, params).rowcount
+        return self._run(sql, params).row_count
 
 
 def _checkout() -> Any:
@@ -354,7 +432,7 @@ def transaction(*, wait_for_disk: bool = True) -> Iterator[Tx]:
         for callback in tx.after_commit:
             try:
                 callback()
-            except Exception:  # noqa: BLE001 - the write is durable; a failed follow-up is logged, not raised
+            except Exception:
                 log.warning("after-commit callback failed", exc_info=True)
 
 
@@ -367,7 +445,7 @@ def _statement() -> Iterator[Tx]:
         return
     conn = _checkout()
     try:
-        yield Tx(conn)
+        yield Tx(conn, single=True)
     finally:
         _release(conn)
 

@@ -6,12 +6,13 @@ import logging
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "viztube"
-_servers: dict[Path, object] = {}
+_servers: dict[Path, Any] = {}  # pgserver.PostgresServer (imported lazily: not in the Lambda zip)
 _lock = threading.Lock()
 
 

@@ -105,3 +105,7 @@ class InternalError(AppError):
     """Internal server error"""
 
     status_code = 500
+
+
+class StorageUnsupported(InternalError):
+    """This storage backend cannot do that"""

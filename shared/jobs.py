@@ -64,8 +64,13 @@ def heartbeat_seconds() -> float:
     return get_settings().job_lease_seconds / 3
 
 
-def _load_handlers() -> None:
-    import shared.services.job_handlers  # noqa: F401 - registers the handlers
+_housekeeping: list[Callable[[], None]] = []
+
+
+def housekeeping(task: Callable[[], None]) -> Callable[[], None]:
+    """Register a task the worker runs on every pass (the task decides how often it really does anything)."""
+    _housekeeping.append(task)
+    return task
 
 
 def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0, node: str | None = None) -> uuid.UUID:
@@ -97,7 +102,6 @@ def _backoff(attempts: int) -> float:
 def run_one(job_id: uuid.UUID | None = None, kinds: list[str] | None = None, exclude: list[str] | None = None,
             exclusive: bool = False) -> bool:
     """Claim and run one job; False when nothing was runnable."""
-    _load_handlers()
     worker = current_worker()
     job = jobs_sql.claim(worker=worker, lease_seconds=get_settings().job_lease_seconds, job_id=job_id, kinds=kinds,
                          exclude=exclude, exclusive=exclusive)
@@ -124,7 +128,7 @@ def run_one(job_id: uuid.UUID | None = None, kinds: list[str] | None = None, exc
         if func is None:
             raise LookupError(f"no handler for job kind {job['kind']!r}")
         func(job["payload"])
-    except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never lost
+    except Exception as exc:
         final = job["attempts"] >= job["max_attempts"] or not isinstance(exc, (Retry, errors.AppError, OSError))
         retry = None if final else _backoff(job["attempts"])
         log.warning("job %s (%s) failed%s: %s", job["id"], job["kind"], "" if final else f", retry in {retry:.0f}s",
@@ -146,7 +150,7 @@ def _give_up(job: dict[str, Any], reason: str) -> None:
         return
     try:
         hook(job["payload"], reason)
-    except Exception:  # noqa: BLE001 - the job is recorded as failed already; the hook's own failure is logged
+    except Exception:
         log.exception("give-up hook of job %s (%s) failed", job["id"], job["kind"])
 
 
@@ -199,8 +203,6 @@ def run_pending(limit: int = 1000, kinds: list[str] | None = None) -> int:
 
 
 def _light_loop() -> None:
-    from shared.services.job_handlers import periodic
-
     _wake.set()  # the first pass runs at once: it resumes what this node's dead processes left running
     next_resume = 0.0
     while True:
@@ -210,10 +212,11 @@ def _light_loop() -> None:
             if time.monotonic() >= next_resume:  # at start, then now and then: a sibling process may have died
                 resume_dead_workers()
                 next_resume = time.monotonic() + heartbeat_seconds()
-            periodic()
+            for task in _housekeeping:
+                task()
             while run_one(exclude=HEAVY_KINDS):
                 pass
-        except Exception:  # noqa: BLE001 - the worker must outlive a bad moment (database restart)
+        except Exception:
             log.exception("job worker pass failed")
 
 
@@ -224,7 +227,7 @@ def _heavy_loop() -> None:
         try:
             while run_one(kinds=HEAVY_KINDS, exclusive=True):
                 pass
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("transcode worker pass failed")
 
 

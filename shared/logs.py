@@ -1,13 +1,22 @@
-"""JSON log lines, each carrying the id of the request it belongs to."""
+"""JSON log lines, each carrying the id of the request it belongs to.
+
+This module owns the log format (python-json-logger, shaped to the fields below), the request-id stamping,
+and the one handler every logger writes through (`configure_logging`).
+"""
 
 from __future__ import annotations
 
-import json
+import contextvars
 import logging
 import sys
 import time
+from typing import Any
 
-from shared.http import request_id_var
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
+
+# The id of the request being served (the middleware sets it), stamped on every log record of that request.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
 
 _configured = False
 _base_factory = logging.getLogRecordFactory()
@@ -23,21 +32,29 @@ def _record_with_request_id(*args: object, **kwargs: object) -> logging.LogRecor
 logging.setLogRecordFactory(_record_with_request_id)
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "requestId": getattr(record, "request_id", "-"),
-            "message": record.getMessage(),
-        }
-        for key in ("method", "path", "status", "durationMs"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+class JsonFormatter(_LibraryJsonFormatter):
+    """One JSON object a line: time, level, logger, requestId, message, then the fields passed with `extra=`,
+    then the formatted exception, if any."""
+
+    # `time` is UTC with milliseconds and a Z, e.g. 2024-05-01T12:00:00.123Z (logging.Formatter.formatTime).
+    converter = staticmethod(time.gmtime)  # staticmethod: a function stored on a class would bind as a method
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["asctime", "levelname", "name", "request_id", "message"],
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "request_id": "requestId",
+                           "exc_info": "exception"},
+            json_ensure_ascii=False,  # messages in any language stay readable in the log
+        )
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        if log_data.get("requestId") is None:  # a record made without our factory (LogRecord() called directly)
+            log_data["requestId"] = "-"
+        if "exception" in log_data:  # the library puts it before the extra fields; lines have always ended on it
+            log_data["exception"] = log_data.pop("exception")
+        return log_data
 
 
 def configure_logging(level: str = "INFO") -> None:

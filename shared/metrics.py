@@ -1,5 +1,6 @@
 """Prometheus metrics: requests and latency per route template, the job queue's depth (read at scrape), and
-how the cache and the rate limiter stand with Redis (read at scrape, and counted as it happens)."""
+how the cache and the rate limiter stand with Redis (counted here as it happens; their state is reported by
+collectors shared.cache and shared.ratelimit register on REGISTRY)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from shared import errors
+from shared.sql import jobs as jobs_sql
+
 log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("viztube_http_requests", "HTTP requests served", ["method", "route", "status"], registry=REGISTRY)
@@ -19,9 +23,6 @@ LATENCY = Histogram("viztube_http_request_duration_seconds", "Time to answer an 
 
 class _JobQueue(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from shared import errors
-        from shared.sql import jobs as jobs_sql
-
         gauge = GaugeMetricFamily("viztube_jobs", "Background jobs not finished yet", labels=["status"])
         try:
             depth = jobs_sql.depth()
@@ -46,23 +47,6 @@ RATELIMIT_ERRORS = Counter("viztube_ratelimit_errors", "Rate-limit calls to Redi
                            registry=REGISTRY)
 
 
-class _RedisUsers(Collector):
-    """Whether the cache and the rate limiter are using Redis right now (this process)."""
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from shared import cache, ratelimit
-
-        state = GaugeMetricFamily("viztube_cache_state", "The cache: up (in use), down (Redis unreachable, every"
-                                  " read goes to the database) or off (none configured)", labels=["state"])
-        now = cache.status()
-        for name in ("up", "down", "off"):
-            state.add_metric([name], 1 if name == now else 0)
-        yield state
-        yield GaugeMetricFamily("viztube_ratelimit_fallback", "1 while rate limits are counted per process because"
-                                " their Redis is unreachable", value=1 if ratelimit.falling_back() else 0)
-
-
-REGISTRY.register(_RedisUsers())
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:

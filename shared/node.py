@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from shared.settings import get_settings
+from shared.storage import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,9 @@ def node_id() -> str | None:
 
 
 def media_node() -> str | None:
-    """The node a file stored now by this process lives on: this node with local storage; None (anywhere) else."""
-    return node_id() if get_settings().storage == "local" else None
+    """The node a file stored now by this process lives on: this node where the store keeps files on nodes
+    (local disk); None (anywhere) else."""
+    return node_id() if get_storage().node_local else None
 
 
 @lru_cache(maxsize=1)

@@ -1,8 +1,10 @@
-"""OpenAPI 3.1, generated from the routes registered on the Chalice app and the pydantic models.
+"""OpenAPI 3.1, generated from the routes registered on the Chalice app and the documentation beside each of them.
 
-Paths, methods and path parameters come from `app.routes`; request and response schemas from the models
-named in DOCS (keyed by handler name: a route without an entry fails the test suite). The docs page is
-rendered from the same spec, server-side: no scripts, no CDN, works offline.
+Paths, methods and path parameters come from `app.routes`; everything else from the `@doc(...)` written under each
+`@bp.route(...)`: a summary, the models of the body (JSON or multipart) and of the envelope's `data`, query
+parameters, statuses. Bodies are documented by the very models the handler parses them with; answers are checked
+against their documented models by tests/functions/test_openapi.py, as is that every route has its `@doc`. The docs
+page is rendered from the same spec, server-side: no scripts, no CDN, works offline.
 """
 
 from __future__ import annotations
@@ -10,130 +12,55 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from shared.schemas import social as s
-from shared.schemas import users as u
-from shared.schemas import videos as v
+from shared.schemas import file_fields
 
-PAGE = ("page", "integer", "Page number, from 1")
-LIMIT = ("limit", "integer", "Items per page, 1 to 100")
+Param = tuple[str, str, str]  # a query parameter: name, JSON type, description
+PAGE: Param = ("page", "integer", "Page number, from 1")
+LIMIT: Param = ("limit", "integer", "Items per page, 1 to 100")
+PAGED: tuple[Param, ...] = (PAGE, LIMIT)
+EMPTY = {"type": "object"}  # `data: {}`
 
 
 @dataclass(frozen=True)
 class Doc:
     summary: str
-    data: Any = None  # a model, [model] for a list, or a JSON schema dict
+    response: Any = None  # the envelope's `data`: a model, [model] for a list, or a JSON schema dict
     body: type[BaseModel] | None = None  # JSON (or urlencoded) body
-    form: dict[str, str] = field(default_factory=dict)  # multipart fields: name -> "text" | "file"
-    query: tuple[tuple[str, str, str], ...] = ()
+    form: type[BaseModel] | None = None  # multipart body: the form model's text and file fields
+    query: tuple[Param, ...] = ()
     status: int = 200
     public: bool = False
     errors: tuple[int, ...] = ()
 
 
-_OBJ = {"type": "object"}
-_TOKENS = {"type": "object", "properties": {"accessToken": {"type": "string"}, "refreshToken": {"type": "string"}}}
-_UPLOAD = {"type": "object", "properties": {
-    "uploadId": {"type": "string", "format": "uuid"}, "method": {"type": "string"}, "url": {"type": "string"},
-    "headers": {"type": "object"}, "fields": {"type": "object"}, "expiresAt": {"type": "string", "format": "date-time"}}}
-_PAGED_VIDEOS = {"type": "object", "properties": {
-    "docs": {"type": "array", "items": {"$ref": "#/components/schemas/VideoWithOwner"}},
-    "totalDocs": {"type": "integer"}, "limit": {"type": "integer"}, "page": {"type": "integer"},
-    "totalPages": {"type": "integer"}, "hasNextPage": {"type": "boolean"}, "hasPrevPage": {"type": "boolean"}}}
+# Handler name -> its documentation, filled by `@doc` as the feature modules are imported (the names are the
+# operationIds, unique across the app).
+DOCS: dict[str, Doc] = {}
+_ORIGIN: dict[str, str] = {}  # handler name -> the module.qualname it documents
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-DOCS: dict[str, Doc] = {
-    "healthcheck": Doc("Service and database health", {"type": "string"}, public=True),
-    "register_user": Doc("Create an account", u.PublicUser, status=201, public=True,
-                         form={"fullname": "text", "username": "text", "email": "text", "password": "text",
-                               "avatar": "file", "coverImage": "file"}, errors=(400, 409, 413, 415, 422, 429)),
-    "login_user": Doc("Sign in with email or username; sets the auth cookies", {
-        "type": "object", "properties": {"user": {"$ref": "#/components/schemas/PublicUser"},
-                                         "accessToken": {"type": "string"}, "refreshToken": {"type": "string"}}},
-        body=u.LoginIn, public=True, errors=(401, 422, 429)),
-    "refresh_access_token": Doc("Rotate the refresh token (cookie or body)", _TOKENS, public=True, errors=(401, 429),
-                                body=None),
-    "logout_user": Doc("Sign out this device", _OBJ),
-    "change_password": Doc("Change the password; other devices are signed out", _OBJ, body=u.ChangePasswordIn,
-                           errors=(400, 422)),
-    "current_user_details": Doc("The signed-in user", u.PublicUser),
-    "channel_profile": Doc("A channel's profile and subscription counts", u.ChannelProfile, errors=(404,)),
-    "update_account": Doc("Change fullname, username or email (partial)", u.PublicUser, body=u.UpdateAccountIn,
-                          errors=(409, 422)),
-    "update_avatar": Doc("Replace the avatar", u.PublicUser, form={"avatar": "file"}, errors=(400, 413, 415)),
-    "update_cover_image": Doc("Replace the cover image", u.PublicUser, form={"coverImage": "file"},
-                              errors=(400, 413, 415)),
-    "watch_history": Doc("Videos the user watched, newest first", [v.VideoWithOwner], query=(PAGE, LIMIT)),
-    "list_videos": Doc("Published videos: search, filter, sort, paginate", _PAGED_VIDEOS, query=(
-        PAGE, LIMIT, ("query", "string", "Words to find in titles and descriptions (prefix match)"),
-        ("userId", "string", "Only this channel's videos"),
-        ("sortBy", "string", "createdAt | views | duration | title"), ("sortType", "string", "asc | desc"))),
-    "publish_video": Doc("Publish a video (multipart), or register direct uploads (JSON)", {
-        "type": "object", "properties": {"video": {"$ref": "#/components/schemas/VideoOut"}}},
-        body=v.VideoRegisterIn, form={"title": "text", "description": "text", "videoFile": "file", "thumbnail": "file"},
-        errors=(400, 404, 409, 413, 415, 422, 429, 503)),
-    "get_video": Doc("A video; counts the view (once per viewer per hour)", v.VideoOut, errors=(404,)),
-    "update_video": Doc("Change title, description or thumbnail", v.VideoOut, body=v.VideoUpdateIn,
-                        form={"title": "text", "description": "text", "thumbnail": "file"}, errors=(403, 404)),
-    "delete_video": Doc("Delete a video, its comments, likes and media", _OBJ, errors=(403, 404)),
-    "toggle_publish_status": Doc("Publish or unpublish", v.VideoOut, errors=(403, 404)),
-    "retry_video_processing": Doc("Process a failed video again", v.VideoOut, errors=(403, 404, 409)),
-    "sign_upload": Doc("Sign a direct upload to storage", _UPLOAD, body=v.UploadSignIn, status=201,
-                       errors=(413, 415, 422, 429)),
-    "receive_upload": Doc("The local store's upload endpoint (signed URL, raw bytes)", _OBJ, public=True,
-                          errors=(404, 413, 415, 422)),
-    "list_comments": Doc("A video's comments, newest first", [s.CommentWithUser], query=(PAGE, LIMIT), errors=(404,)),
-    "add_comment": Doc("Comment on a video", s.CommentOut, body=s.ContentIn, status=201, errors=(400, 404, 422)),
-    "update_comment": Doc("Edit a comment (its author)", s.CommentOut, body=s.ContentIn, errors=(400, 403, 404)),
-    "delete_comment": Doc("Delete a comment (its author or the video's owner)", _OBJ, errors=(403, 404)),
-    "create_tweet": Doc("Post to the community tab", s.TweetOut, body=s.ContentIn, status=201, errors=(400, 422)),
-    "list_user_tweets": Doc("A user's posts with like counts", [s.TweetWithCount], query=(PAGE, LIMIT),
-                            errors=(404,)),
-    "update_tweet": Doc("Edit a post", s.TweetOut, body=s.ContentIn, errors=(400, 403, 404)),
-    "delete_tweet": Doc("Delete a post", _OBJ, errors=(403, 404)),
-    "toggle_video_like": Doc("Like or unlike a video", {"type": "object", "properties": {"liked": {"type": "boolean"}}},
-                             errors=(404,)),
-    "toggle_comment_like": Doc("Like or unlike a comment", {"type": "object",
-                                                             "properties": {"liked": {"type": "boolean"}}}, errors=(404,)),
-    "toggle_tweet_like": Doc("Like or unlike a post", {"type": "object", "properties": {"liked": {"type": "boolean"}}},
-                             errors=(404,)),
-    "liked_videos": Doc("Videos the user liked, newest like first", [v.VideoWithOwner], query=(PAGE, LIMIT)),
-    "toggle_subscription": Doc("Subscribe or unsubscribe", {"type": "object",
-                                                             "properties": {"subscribed": {"type": "boolean"}}},
-                               errors=(400, 404)),
-    "list_subscribers": Doc("A channel's subscribers", [s.ChannelBrief], query=(PAGE, LIMIT), errors=(404,)),
-    "list_subscribed_channels": Doc("Channels a user follows", [s.ChannelBrief], query=(PAGE, LIMIT), errors=(404,)),
-    "create_playlist": Doc("Create a playlist", s.PlaylistOut, body=s.PlaylistIn, status=201, errors=(400, 422)),
-    "list_user_playlists": Doc("A user's playlists", [s.PlaylistSummary], query=(PAGE, LIMIT), errors=(404,)),
-    "get_playlist": Doc("A playlist with its videos, in the order added", s.PlaylistDetail, query=(PAGE, LIMIT),
-                        errors=(404,)),
-    "update_playlist": Doc("Rename or describe a playlist", s.PlaylistOut, body=s.PlaylistIn, errors=(400, 403, 404)),
-    "delete_playlist": Doc("Delete a playlist", _OBJ, errors=(403, 404)),
-    "add_video_to_playlist": Doc("Add a video to a playlist", s.PlaylistOut, errors=(403, 404, 409)),
-    "remove_video_from_playlist": Doc("Remove a video from a playlist", _OBJ, errors=(403, 404)),
-    "channel_stats": Doc("The caller's channel totals", s.DashboardStats),
-    "channel_videos": Doc("The caller's videos, drafts included, with like counts", {
-        "type": "object", "properties": {"videos": {"type": "array", "items": {"$ref": "#/components/schemas/VideoOut"}},
-                                         "totalVideos": {"type": "integer"}}}, query=(PAGE, LIMIT)),
-    "get_media": Doc("A stored file (Range, ETag); private media need their signed URL", None, public=True),
-    "get_hls_file": Doc("An HLS master playlist or poster", None, public=True),
-    "get_hls_segment": Doc("An HLS rendition playlist or segment", None, public=True),
-    "cloudinary_notification": Doc("Cloudinary's eager-HLS notification (signature checked)", _OBJ, public=True,
-                                   errors=(401, 404)),
-    "prometheus_metrics": Doc("Prometheus metrics", None, public=True),
-    "openapi_spec": Doc("This OpenAPI document", None, public=True),
-    "api_docs": Doc("Human-readable API documentation", None, public=True),
-}
 
-_MODELS: list[type[BaseModel]] = [u.PublicUser, u.ChannelProfile, u.LoginIn, u.ChangePasswordIn, u.UpdateAccountIn,
-                                  v.VideoOut, v.VideoWithOwner, v.VideoUpdateIn, v.VideoRegisterIn, v.UploadSignIn,
-                                  s.CommentOut, s.CommentWithUser, s.TweetOut, s.TweetWithCount, s.ChannelBrief,
-                                  s.PlaylistOut, s.PlaylistSummary, s.PlaylistDetail, s.DashboardStats, s.ContentIn,
-                                  s.PlaylistIn]
+def doc(summary: str, *, response: Any = None, body: type[BaseModel] | None = None,
+        form: type[BaseModel] | None = None, query: tuple[Param, ...] = (), status: int = 200, public: bool = False,
+        errors: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
+    """Document the route below: `@bp.route(...)` then `@doc(...)` over the handler, which is returned unchanged.
+
+    Every route answers 400 (and 401 unless `public`); `errors` lists the other statuses it may answer."""
+    def record(handler: Handler) -> Handler:
+        name, origin = handler.__name__, f"{handler.__module__}.{handler.__qualname__}"
+        # The same handler documented again (its module imported anew) replaces its entry; another one is a clash.
+        if _ORIGIN.setdefault(name, origin) != origin:
+            raise ValueError(f"{origin} and {_ORIGIN[name]} are both named {name}: operationIds must be unique")
+        DOCS[name] = Doc(summary, response, body, form, query, status, public, errors)
+        return handler
+    return record
 
 
 def _schema_of(data: Any) -> dict[str, Any]:
@@ -146,9 +73,18 @@ def _schema_of(data: Any) -> dict[str, Any]:
     return data
 
 
+def _model_of(data: Any) -> type[BaseModel] | None:
+    if isinstance(data, list):
+        return _model_of(data[0])
+    return data if isinstance(data, type) and issubclass(data, BaseModel) else None
+
+
 def _components() -> dict[str, Any]:
-    inputs = {m for d in DOCS.values() for m in [d.body] if m is not None}
-    _, top = models_json_schema([(m, "validation" if m in inputs else "serialization") for m in _MODELS],
+    """The models the routes take (validation) and answer (serialization), and those they nest."""
+    inputs = {d.body for d in DOCS.values() if d.body is not None}
+    outputs = {m for d in DOCS.values() if (m := _model_of(d.response)) is not None}
+    models = sorted(inputs | outputs, key=lambda m: m.__name__)
+    _, top = models_json_schema([(m, "validation" if m in inputs else "serialization") for m in models],
                                 ref_template="#/components/schemas/{model}")
     schemas = dict(top.get("$defs", {}))
     schemas["Envelope"] = {"type": "object", "required": ["statusCode", "data", "message", "success"], "properties": {
@@ -159,6 +95,14 @@ def _components() -> dict[str, Any]:
                                                                                "items": {"type": "string"}},
                                        "message": {"type": "string"}}}
     return schemas
+
+
+def _form_schema(form: type[BaseModel]) -> dict[str, Any]:
+    """A multipart body: every field a string, the file fields binary."""
+    files = set(file_fields(form))
+    return {"type": "object", "properties": {
+        name: {"type": "string", "format": "binary"} if name in files else {"type": "string"}
+        for name in form.model_fields}}
 
 
 def _operation(name: str, path: str, doc: Doc) -> dict[str, Any]:
@@ -174,16 +118,14 @@ def _operation(name: str, path: str, doc: Doc) -> dict[str, Any]:
     content: dict[str, Any] = {}
     if doc.body is not None:
         content["application/json"] = {"schema": _schema_of(doc.body)}
-    if doc.form:
-        content["multipart/form-data"] = {"schema": {"type": "object", "properties": {
-            k: ({"type": "string", "format": "binary"} if kind == "file" else {"type": "string"})
-            for k, kind in doc.form.items()}}}
+    if doc.form is not None:
+        content["multipart/form-data"] = {"schema": _form_schema(doc.form)}
     if content:
         operation["requestBody"] = {"required": False, "content": content}
     success: dict[str, Any] = {"description": "Success"}
-    if doc.data is not None:
+    if doc.response is not None:
         success["content"] = {"application/json": {"schema": {"allOf": [
-            {"$ref": "#/components/schemas/Envelope"}, {"properties": {"data": _schema_of(doc.data)}}]}}}
+            {"$ref": "#/components/schemas/Envelope"}, {"properties": {"data": _schema_of(doc.response)}}]}}}
     responses: dict[str, Any] = {str(doc.status): success}
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     statuses = set(doc.errors) | ({401} if not doc.public else set()) | {400}

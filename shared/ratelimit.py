@@ -12,10 +12,13 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Iterator
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from shared import errors, metrics
 from shared.breaker import Breaker, redis_client_options
@@ -76,7 +79,7 @@ def hit(name: str, *keys: object) -> None:
             over = _check(shared, item, identifiers)
             counted = True
             _breaker.succeeded()
-        except Exception as exc:  # noqa: BLE001 - a down Redis must not take the API down: count here instead
+        except Exception as exc:
             metrics.RATELIMIT_ERRORS.inc()
             _breaker.failed(exc)
     if not counted:
@@ -91,3 +94,14 @@ def hit(name: str, *keys: object) -> None:
         "RateLimit-Remaining": str(max(0, remaining)),
         "RateLimit-Reset": str(retry_after),
     })
+
+
+class _Fallback(Collector):
+    """/metrics: 1 while this process counts limits in its own memory because their Redis is unreachable."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("viztube_ratelimit_fallback", "1 while rate limits are counted per process because"
+                                " their Redis is unreachable", value=1 if falling_back() else 0)
+
+
+metrics.REGISTRY.register(_Fallback())

@@ -1,150 +1,280 @@
-"""The only reader of the environment: every setting VizTube has, validated once, as a frozen object."""
+"""The only reader of the environment: every setting VizTube has, validated once, as a frozen object.
+
+pydantic-settings reads and types the variables: each field of `Settings` is read from the variable named like the
+field in capitals, unless its `validation_alias` names another. What stays ours is what the library cannot know:
+where the variables come from (`_Environment`), the project's notations (durations like 15m, a blank count meaning
+its default), the values derived from others (Lambda defaults, the cache backend) and the refusals, raised as
+`SettingsError` naming the variable.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, ClassVar, NoReturn
 
-from dotenv import dotenv_values
+from pydantic import (
+    AfterValidator,
+    AliasGenerator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, PydanticUseDefault
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "test", "prod")
-
-
-# Rate limits (the `limits` library's notation); each can be overridden with RATE_LIMIT_<NAME>.
-RATE_LIMIT_DEFAULTS = {
-    "login_account": "10/5minutes",  # per client IP + account tried
-    "login_ip": "30/5minutes",
-    "register": "5/hour",
-    "refresh": "30/5minutes",
-    "uploads": "30/hour",  # per user: signing direct uploads and publishing
-    "global": "600/minute",  # per client IP, every route
-}
-
-
-def _cache_backend(env: dict[str, str], on_lambda: bool) -> str:
-    """redis with REDIS_URL; in-process only where one process serves everything (it cannot see other
-    processes' invalidations); otherwise off. CACHE=off turns it off anywhere."""
-    wanted = env.get("CACHE", "auto").strip().lower()
-    if wanted not in ("auto", "off", "memory", "redis"):
-        raise SettingsError(f"CACHE must be auto, off, memory or redis, got {wanted!r}")
-    if wanted == "off":
-        return "off"
-    if env.get("REDIS_URL"):
-        return "redis"
-    if wanted == "redis":
-        raise SettingsError("CACHE=redis needs REDIS_URL")
-    multi_process = on_lambda or int(env.get("WEB_CONCURRENCY", "1") or 1) > 1
-    return "off" if multi_process and wanted == "auto" else "memory"
-
-
-def _web_concurrency(env: dict[str, str], stage: str) -> int:
-    """Server worker processes. Several without REDIS_URL share nothing: each counts rate limits on its own
-    (N processes let N times a limit through) and none can tell the others what to forget from a cache, so
-    prod refuses it (issue #10, point 6) and the server warns about it elsewhere (shared.scale_out)."""
-    workers = _positive_int(env, "WEB_CONCURRENCY", 1)
-    if stage == "prod" and workers > 1 and not env.get("REDIS_URL"):
-        raise SettingsError(f"WEB_CONCURRENCY={workers} needs REDIS_URL in the prod stage: without it each process"
-                            " keeps its own rate limits (letting the limit through once per process) and cache")
-    return workers
+SECRET_NAMES = ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET", "MEDIA_URL_SECRET")
+MB = 1024 * 1024
 
 
 class SettingsError(RuntimeError):
     """The configuration cannot be used; the message says which variable and why."""
 
 
-def _default_home(env: dict[str, str]) -> Path:
-    if "AWS_LAMBDA_FUNCTION_NAME" in env:
+# How a variable's text becomes a value. An `_invalid` message is said after the variable's name; a `_refused` one
+# is a whole sentence, because it names the several variables that conflict.
+def _invalid(message: str) -> NoReturn:
+    raise PydanticCustomError("invalid", message)
+
+
+def _refused(message: str) -> NoReturn:
+    raise PydanticCustomError("refused", message)
+
+
+def _blank_is_default(value: Any) -> Any:
+    if value == "":
+        raise PydanticUseDefault
+    return value
+
+
+def _integer(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        _invalid("must be an integer")
+
+
+def _count(value: Any) -> int:
+    """A positive integer; blank means the default."""
+    text = str(_blank_is_default(value))
+    if not text.isdigit() or int(text) <= 0:
+        _invalid("must be a positive integer")
+    return int(text)
+
+
+def _seconds(value: Any) -> int:
+    """Seconds from '900', '15m', '7d', '12h' (the original's env style)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = str(value).strip().lower()
+    try:
+        seconds = int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
+    except ValueError:
+        _invalid(f"must be a number of seconds or like 15m / 7d, got {value!r}")
+    if seconds <= 0:
+        _invalid("must be positive")
+    return seconds
+
+
+def _origins(names: tuple[str, ...]) -> tuple[str, ...]:
+    origins = tuple(origin.rstrip("/") for origin in names)
+    if "*" in origins:
+        _invalid("must list origins explicitly; '*' cannot be used with cookies")
+    return origins
+
+
+def _one_of(*options: str, listed: str = "") -> BeforeValidator:
+    def check(value: Any) -> str:
+        if str(value) not in options:
+            _invalid(f"must be {listed or ', '.join(options[:-1]) + ' or ' + options[-1]}, got {value!r}")
+        return str(value)
+
+    return BeforeValidator(check)
+
+
+def _digits_or_default(value: Any) -> int:
+    """A byte count, where anything but digits means the default (as it always has for MAX_REQUEST_BYTES)."""
+    if not str(value).isdigit():
+        raise PydanticUseDefault
+    return int(value)
+
+
+def _bcrypt_rounds(rounds: int) -> int:
+    if not 4 <= rounds <= 16:
+        _invalid("must be between 4 and 16")
+    return rounds
+
+
+Seconds = Annotated[int, BeforeValidator(_seconds)]
+Integer = Annotated[int, BeforeValidator(_integer)]
+Count = Annotated[int, BeforeValidator(_count)]
+# On unless turned off: any other text leaves the feature on.
+Switch = Annotated[bool, BeforeValidator(lambda value: str(value).strip().lower() not in ("off", "0", "false", "no"))]
+MaybeText = Annotated[str | None, BeforeValidator(lambda value: value or None)]  # blank is unset
+# Comma-separated (NoDecode: pydantic-settings would otherwise expect JSON for a tuple).
+Names = Annotated[tuple[str, ...], NoDecode,
+                  BeforeValidator(lambda value: tuple(item.strip() for item in str(value).split(",") if item.strip()))]
+
+
+def _on_lambda(data: Mapping[str, Any]) -> bool:
+    # Lambda sets AWS_LAMBDA_FUNCTION_NAME; its presence, even empty, is what tells.
+    return data.get("aws_lambda_function_name") is not None
+
+
+def _default_home(data: dict[str, Any]) -> Path:
+    if _on_lambda(data):
         # On Lambda only /tmp is writable ($HOME is on the read-only image, platform-notes §9): uploads are
         # staged there. Lambda sets no TMPDIR; honouring one lets the Lambda emulation test keep its own.
-        return Path(env.get("TMPDIR") or "/tmp") / "viztube"
+        return Path(data.get("tmpdir") or "/tmp") / "viztube"
     # Outside the checkout on purpose: `chalice local` reloads on any file change under the project
     # directory, so database files and media written there would restart it in a loop.
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "viztube"
 
 
-def _duration(value: str, name: str) -> int:
-    """Seconds from '900', '15m', '7d', '12h' (the original's env style)."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = value.strip().lower()
-    try:
-        if text and text[-1] in units:
-            seconds = int(text[:-1]) * units[text[-1]]
-        else:
-            seconds = int(text)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds or like 15m / 7d, got {value!r}") from None
-    if seconds <= 0:
-        raise SettingsError(f"{name} must be positive")
-    return seconds
+class Settings(BaseSettings):
+    """Fields are validated in the order written: a default or check that depends on another field follows it."""
 
+    model_config = SettingsConfigDict(
+        frozen=True,
+        case_sensitive=True,  # PORT is read, port is not
+        alias_generator=AliasGenerator(validation_alias=str.upper),
+        env_file=(PROJECT_DIR / ".env", ".env"),  # the project's, then the working directory's, which wins
+        validate_default=False,  # defaults are values already, not text to parse; the fields that say so are checked
+    )
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise SettingsError(f"{name} must be a positive integer")
-    return int(raw)
+    aws_lambda_function_name: str | None = None
+    tmpdir: str | None = None  # only read on Lambda, for the home
+    stage: Annotated[str, _one_of(*STAGES, listed=f"one of {', '.join(STAGES)}")] = Field(
+        "dev", validation_alias="VIZTUBE_STAGE")
+    home: Annotated[Path, BeforeValidator(_blank_is_default), AfterValidator(lambda path: path.expanduser().resolve())] = (
+        Field(default_factory=_default_home, validation_alias="VIZTUBE_HOME", validate_default=True))
+    # Required, of 32+ characters, in prod; elsewhere generated once and kept in VIZTUBE_HOME/secrets.json.
+    access_token_secret: str = Field("", validate_default=True)
+    refresh_token_secret: str = Field("", validate_default=True)
+    media_url_secret: str = Field("", validate_default=True)
+    database_url: MaybeText = None
+    host: str = "127.0.0.1"
+    port: Integer = 8000
+    public_url: Annotated[str, BeforeValidator(_blank_is_default), AfterValidator(lambda url: url.rstrip("/"))] = Field(
+        default_factory=lambda data: f"http://{data['host']}:{data['port']}", validate_default=True)
+    access_token_ttl: Seconds = Field(15 * 60, validation_alias="ACCESS_TOKEN_EXPIRY")
+    refresh_token_ttl: Seconds = Field(7 * 86400, validation_alias="REFRESH_TOKEN_EXPIRY")
+    cors_origins: Annotated[Names, AfterValidator(_origins)] = ()
+    storage: Annotated[str, _one_of("local", "cloudinary")] = "local"
+    cloudinary_url: MaybeText = None
+    bcrypt_rounds: Annotated[Integer, AfterValidator(_bcrypt_rounds)] = 10
+    db_pool_size: Annotated[Integer, AfterValidator(lambda size: max(1, size))] = Field(
+        default_factory=lambda data: 1 if _on_lambda(data) else 8)  # one connection per Lambda container
+    max_json_bytes: ClassVar[int] = 1 * MB  # JSON and small form bodies: not configurable
+    max_image_bytes: Count = 10 * MB
+    max_video_bytes: Count = 100 * MB
+    log_level: Annotated[str, AfterValidator(str.upper)] = "INFO"
+    view_window_seconds: Seconds = Field(3600, validation_alias="VIEW_WINDOW")
+    upload_ttl_seconds: Seconds = Field(3600, validation_alias="UPLOAD_TTL")
+    # The deployment's body cap: API Gateway + Lambda take ~6 MB; the one-box server takes each route's own limit.
+    max_request_bytes: Annotated[int | None, BeforeValidator(_digits_or_default)] = Field(
+        default_factory=lambda data: 6 * MB if _on_lambda(data) else None)
+    redis_url: MaybeText = None
+    web_concurrency: Count = 1  # server worker processes; more than one needs redis_url
+    # Python threads per server process running requests (default: one per pooled connection).
+    web_threads: Count = Field(default_factory=lambda data: max(1, data["db_pool_size"]))
+    rate_limits_enabled: Switch = Field(True, validation_alias="RATE_LIMITS")
+    # Rate limits (the `limits` library's notation), gathered by name in `rate_limits`.
+    rate_limit_login_account: str = "10/5minutes"  # per client IP + account tried
+    rate_limit_login_ip: str = "30/5minutes"
+    rate_limit_register: str = "5/hour"
+    rate_limit_refresh: str = "30/5minutes"
+    rate_limit_uploads: str = "30/hour"  # per user: signing direct uploads and publishing
+    rate_limit_global: str = "600/minute"  # per client IP, every route
+    trusted_proxies: Names = ()
+    cache_backend: str = Field("auto", validation_alias="CACHE", validate_default=True)
+    cache_ttl_seconds: Seconds = Field(5 * 60, validation_alias="CACHE_TTL")
+    feed_cache_ttl_seconds: Seconds = Field(10, validation_alias="FEED_CACHE_TTL")
+    jobs_queue_url: MaybeText = None
+    # How long a running job stays claimed without a heartbeat before any node takes it over. Issue #10 wants
+    # a dead worker's job taken over within 60 s: 45 s, plus a worker's 2 s poll, is that with room to spare.
+    job_lease_seconds: Seconds = Field(45, validation_alias="JOB_LEASE")
+    hls_enabled: Switch = Field(True, validation_alias="HLS")
+    max_processing_queue: Count = 50
+    ffmpeg_binary: MaybeText = None
+    metrics_token: MaybeText = None
+    aws_endpoint_url: MaybeText = None
+    staging_sweep_seconds: Seconds = Field(300, validation_alias="STAGING_SWEEP")  # removing abandoned staged uploads
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # So that `Settings()` reads what `load_settings()` reads.
+        return init_settings, _Environment(settings_cls)
 
-def _bool(value: str, name: str) -> bool:
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be true or false, got {value!r}")
+    @field_validator("access_token_secret", "refresh_token_secret", "media_url_secret")
+    @classmethod
+    def _secret(cls, value: str, info: ValidationInfo) -> str:
+        if "stage" not in info.data or "home" not in info.data:
+            return value  # refused already: create no secrets file for a configuration that cannot start
+        if info.data["stage"] == "prod":
+            if not value:
+                _invalid("must be set in the prod stage")
+            if len(value) < 32:
+                _invalid("must be at least 32 characters")
+            return value
+        return value or _persisted_secrets(info.data["home"])[str(info.field_name).upper()]
 
+    @model_validator(mode="after")
+    def _refusals(self) -> Settings:
+        """Variables each fine alone that cannot work together."""
+        if self.storage == "cloudinary" and not self.cloudinary_url:
+            _refused("STORAGE=cloudinary needs CLOUDINARY_URL (cloudinary://key:secret@cloud)")
+        # Several processes without REDIS_URL share nothing: each counts rate limits on its own (N processes let N
+        # times a limit through) and none can tell the others what to forget from a cache, so prod refuses it
+        # (issue #10, point 6) and the server warns about it elsewhere (shared.scale_out).
+        if self.stage == "prod" and self.web_concurrency > 1 and not self.redis_url:
+            _refused(f"WEB_CONCURRENCY={self.web_concurrency} needs REDIS_URL in the prod stage: without it each"
+                     " process keeps its own rate limits (letting the limit through once per process) and cache")
+        return self
 
-@dataclass(frozen=True)
-class Settings:
-    stage: str
-    home: Path
-    database_url: str | None
-    host: str
-    port: int
-    public_url: str
-    access_token_secret: str
-    refresh_token_secret: str
-    media_url_secret: str
-    access_token_ttl: int
-    refresh_token_ttl: int
-    cors_origins: tuple[str, ...]
-    storage: str
-    cloudinary_url: str | None
-    bcrypt_rounds: int
-    db_pool_size: int
-    max_json_bytes: int
-    max_image_bytes: int
-    max_video_bytes: int
-    log_level: str
-    view_window_seconds: int
-    upload_ttl_seconds: int
-    max_request_bytes: int | None
-    redis_url: str | None
-    web_concurrency: int  # server worker processes (make run); more than one needs redis_url to share state
-    web_threads: int  # Python threads per server process running requests (default: one per pooled connection)
-    rate_limits_enabled: bool
-    rate_limits: dict[str, str]
-    trusted_proxies: tuple[str, ...]
-    cache_backend: str
-    cache_ttl_seconds: int
-    feed_cache_ttl_seconds: int
-    jobs_queue_url: str | None
-    job_lease_seconds: int
-    hls_enabled: bool
-    max_processing_queue: int
-    ffmpeg_binary: str | None
-    metrics_token: str | None
-    aws_endpoint_url: str | None
-    extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-    staging_sweep_seconds: int = 300  # how often `make run` removes uploads abandoned in staging
+    @field_validator("cache_backend")
+    @classmethod
+    def _cache_backend(cls, wanted: str, info: ValidationInfo) -> str:
+        """redis with REDIS_URL; in-process only where one process serves everything (it cannot see other
+        processes' invalidations); otherwise off. CACHE=off turns it off anywhere."""
+        wanted = wanted.strip().lower()
+        if wanted not in ("auto", "off", "memory", "redis"):
+            _invalid(f"must be auto, off, memory or redis, got {wanted!r}")
+        if wanted == "off":
+            return "off"
+        if info.data.get("redis_url"):
+            return "redis"
+        if wanted == "redis":
+            _refused("CACHE=redis needs REDIS_URL")
+        multi_process = _on_lambda(info.data) or info.data.get("web_concurrency", 1) > 1
+        return "off" if multi_process and wanted == "auto" else "memory"
+
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        return {name: getattr(self, f"rate_limit_{name}") for name in RATE_LIMIT_DEFAULTS}
 
     @property
     def cookie_secure(self) -> bool:
@@ -165,7 +295,30 @@ class Settings:
 
     @property
     def on_lambda(self) -> bool:
-        return "AWS_LAMBDA_FUNCTION_NAME" in self.extra
+        return self.aws_lambda_function_name is not None
+
+
+# Each can be overridden with RATE_LIMIT_<NAME>.
+RATE_LIMIT_DEFAULTS: dict[str, str] = {name.removeprefix("rate_limit_"): field.default
+                                       for name, field in Settings.model_fields.items() if name.startswith("rate_limit_")}
+
+
+class _Environment(EnvSettingsSource):
+    """The variables Settings are read from: the `.env` files model_config names, under the process environment
+    (or the mapping a test passes instead), under secrets kept in AWS. One mapping rather than one pydantic-settings
+    source per layer, because a secret from AWS fills a variable left empty too, which layered sources cannot do (an
+    empty value from a higher one wins), and because AWS is asked where the merged variables say."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        dotenv = DotEnvSettingsSource(self.settings_cls).env_vars
+        env = {name: value for name, value in dotenv.items() if value is not None}  # a bare `NAME` line sets nothing
+        env.update(self._environ)
+        env.update({name: value for name, value in _secrets_from_aws(env).items() if not env.get(name)})
+        return env
 
 
 def _persisted_secrets(home: Path) -> dict[str, str]:
@@ -175,9 +328,8 @@ def _persisted_secrets(home: Path) -> dict[str, str]:
         data = json.loads(path.read_text())
     except (FileNotFoundError, ValueError):
         data = {}
-    wanted = ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET", "MEDIA_URL_SECRET")
-    if not all(data.get(k) for k in wanted):
-        for key in wanted:
+    if not all(data.get(k) for k in SECRET_NAMES):
+        for key in SECRET_NAMES:
             data.setdefault(key, secrets.token_urlsafe(48))
         home.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -213,111 +365,36 @@ def _secrets_from_aws(env: dict[str, str]) -> dict[str, str]:
             found.update({str(k): str(v) for k, v in values.items()})
     except SettingsError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any AWS failure: refuse to start with a clear reason
+    except Exception as exc:  # any AWS failure: refuse to start with a clear reason
         raise SettingsError(f"could not read secrets from AWS: {exc}") from exc
     return found
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from the process environment, over a `.env` file (project dir or cwd), under AWS secrets."""
-    env: dict[str, str] = {}
-    for candidate in (PROJECT_DIR / ".env", Path.cwd() / ".env"):
-        if candidate.is_file():
-            env.update({k: v for k, v in dotenv_values(candidate).items() if v is not None})
-    env.update(os.environ if environ is None else environ)
-    env.update({k: v for k, v in _secrets_from_aws(env).items() if not env.get(k)})
+def _describe(error: ValidationError) -> str:
+    """Each problem once, naming its variables; problems worded alike share a sentence (A, B must be set...)."""
+    sentences: dict[str, list[str]] = {}
+    for problem in error.errors(include_url=False):
+        # A refused default is located by its field's name, a given value by its variable: say the variable.
+        name = ".".join(str(part) for part in problem["loc"])
+        name = str(getattr(Settings.model_fields.get(name), "validation_alias", None) or name)
+        if problem["type"] == "invalid":
+            sentences.setdefault(problem["msg"], []).append(name)
+        elif problem["type"] == "refused":
+            sentences.setdefault(problem["msg"], [])
+        elif problem["type"] != "default_factory_not_called":  # that one follows from another problem listed
+            sentences.setdefault(f"{name}: {problem['msg']}", [])
+    return "; ".join(f"{', '.join(names)} {text}" if names else text for text, names in sentences.items())
 
-    stage = env.get("VIZTUBE_STAGE", "dev")
-    if stage not in STAGES:
-        raise SettingsError(f"VIZTUBE_STAGE must be one of {', '.join(STAGES)}, got {stage!r}")
-    home = Path(env.get("VIZTUBE_HOME") or _default_home(env)).expanduser().resolve()
 
-    secret_names = ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET", "MEDIA_URL_SECRET")
-    given = {k: env.get(k, "") for k in secret_names}
-    if stage == "prod":
-        missing = [k for k, v in given.items() if not v]
-        if missing:
-            raise SettingsError(f"{', '.join(missing)} must be set in the prod stage")
-        weak = [k for k, v in given.items() if len(v) < 32]
-        if weak:
-            raise SettingsError(f"{', '.join(weak)} must be at least 32 characters")
-    elif not all(given.values()):
-        stored = _persisted_secrets(home)
-        given = {k: v or stored[k] for k, v in given.items()}
-
-    storage = env.get("STORAGE", "local")
-    if storage not in ("local", "cloudinary"):
-        raise SettingsError(f"STORAGE must be local or cloudinary, got {storage!r}")
-    cloudinary_url = env.get("CLOUDINARY_URL") or None
-    if storage == "cloudinary" and not cloudinary_url:
-        raise SettingsError("STORAGE=cloudinary needs CLOUDINARY_URL (cloudinary://key:secret@cloud)")
-
-    host = env.get("HOST", "127.0.0.1")
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the process environment (or `environ`), over `.env` files, under AWS secrets."""
     try:
-        port = int(env.get("PORT", "8000"))
-    except ValueError:
-        raise SettingsError("PORT must be an integer") from None
-    origins = tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
-    if "*" in origins:
-        raise SettingsError("CORS_ORIGINS must list origins explicitly; '*' cannot be used with cookies")
-
-    on_lambda = "AWS_LAMBDA_FUNCTION_NAME" in env
-    try:
-        pool_default = "1" if on_lambda else "8"
-        db_pool_size = int(env.get("DB_POOL_SIZE", pool_default))
-        bcrypt_rounds = int(env.get("BCRYPT_ROUNDS", "10"))
-    except ValueError:
-        raise SettingsError("DB_POOL_SIZE and BCRYPT_ROUNDS must be integers") from None
-    if not 4 <= bcrypt_rounds <= 16:
-        raise SettingsError("BCRYPT_ROUNDS must be between 4 and 16")
-
-    return Settings(
-        stage=stage,
-        home=home,
-        database_url=env.get("DATABASE_URL") or None,
-        host=host,
-        port=port,
-        public_url=(env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
-        access_token_secret=given["ACCESS_TOKEN_SECRET"],
-        refresh_token_secret=given["REFRESH_TOKEN_SECRET"],
-        media_url_secret=given["MEDIA_URL_SECRET"],
-        access_token_ttl=_duration(env.get("ACCESS_TOKEN_EXPIRY", "15m"), "ACCESS_TOKEN_EXPIRY"),
-        refresh_token_ttl=_duration(env.get("REFRESH_TOKEN_EXPIRY", "7d"), "REFRESH_TOKEN_EXPIRY"),
-        cors_origins=origins,
-        storage=storage,
-        cloudinary_url=cloudinary_url,
-        bcrypt_rounds=bcrypt_rounds,
-        db_pool_size=max(1, db_pool_size),
-        max_json_bytes=1024 * 1024,
-        max_image_bytes=_positive_int(env, "MAX_IMAGE_BYTES", 10 * 1024 * 1024),
-        max_video_bytes=_positive_int(env, "MAX_VIDEO_BYTES", 100 * 1024 * 1024),
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        view_window_seconds=_duration(env.get("VIEW_WINDOW", "1h"), "VIEW_WINDOW"),
-        upload_ttl_seconds=_duration(env.get("UPLOAD_TTL", "1h"), "UPLOAD_TTL"),
-        # The deployment's body cap: API Gateway + Lambda take ~6 MB; the one-box server takes each route's own limit.
-        max_request_bytes=(int(env["MAX_REQUEST_BYTES"]) if env.get("MAX_REQUEST_BYTES", "").isdigit()
-                           else 6 * 1024 * 1024 if on_lambda else None),
-        redis_url=env.get("REDIS_URL") or None,
-        web_concurrency=_web_concurrency(env, stage),
-        web_threads=_positive_int(env, "WEB_THREADS", max(1, db_pool_size)),
-        rate_limits_enabled=env.get("RATE_LIMITS", "on").strip().lower() not in ("off", "0", "false", "no"),
-        rate_limits={name: env.get(f"RATE_LIMIT_{name.upper()}", default) for name, default in RATE_LIMIT_DEFAULTS.items()},
-        trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
-        cache_backend=_cache_backend(env, on_lambda),
-        cache_ttl_seconds=_duration(env.get("CACHE_TTL", "5m"), "CACHE_TTL"),
-        feed_cache_ttl_seconds=_duration(env.get("FEED_CACHE_TTL", "10s"), "FEED_CACHE_TTL"),
-        jobs_queue_url=env.get("JOBS_QUEUE_URL") or None,
-        # How long a running job stays claimed without a heartbeat before any node takes it over. Issue #10 wants
-        # a dead worker's job taken over within 60 s: 45 s, plus a worker's 2 s poll, is that with room to spare.
-        job_lease_seconds=_duration(env.get("JOB_LEASE", "45s"), "JOB_LEASE"),
-        hls_enabled=env.get("HLS", "on").strip().lower() not in ("off", "0", "false", "no"),
-        max_processing_queue=_positive_int(env, "MAX_PROCESSING_QUEUE", 50),
-        ffmpeg_binary=env.get("FFMPEG_BINARY") or None,
-        metrics_token=env.get("METRICS_TOKEN") or None,
-        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-        extra={k: v for k, v in env.items() if k == "AWS_LAMBDA_FUNCTION_NAME"},
-        staging_sweep_seconds=_duration(env.get("STAGING_SWEEP", "5m"), "STAGING_SWEEP"),
-    )
+        # mypy types the constructor from the fields (pydantic's dataclass_transform), not BaseSettings.__init__,
+        # so it does not know the `_build_sources` keyword, which is how a source chain is handed to pydantic-settings.
+        return Settings(_build_sources=((_Environment(Settings, environ),), {}))  # type: ignore[call-arg]
+    except ValidationError as exc:
+        # Not chained: pydantic's own text quotes the values, secrets among them, into whatever logs the error.
+        raise SettingsError(_describe(exc)) from None
 
 
 def log_level() -> str:

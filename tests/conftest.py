@@ -68,6 +68,7 @@ os.environ["DATABASE_URL"] = _database_url()
 
 from shared import cache, db, ratelimit  # noqa: E402
 from shared.migrate import migrate  # noqa: E402
+from shared.services import job_handlers  # noqa: E402, F401 - the job kinds, registered as the app's wiring does
 from shared.settings import reset_settings  # noqa: E402
 from shared.storage import reset_storage  # noqa: E402
 
@@ -134,7 +135,7 @@ def video_bytes(fmt: str = "mp4", seconds: float = 2.0, size: str = "160x120") -
     """A real, short video made once per session by the bundled ffmpeg (testsrc2 + a sine tone)."""
     key = f"{fmt}-{seconds}-{size}"
     if key not in _CLIPS:
-        from shared.media_probe import run_ffmpeg
+        from shared.media.probe import run_ffmpeg
 
         out = Path(tempfile.mkdtemp(prefix="clip-")) / f"clip.{fmt}"
         codecs = {"mp4": ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",

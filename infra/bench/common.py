@@ -63,3 +63,29 @@ class RssPeak:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def wait_until_idle(pid: int, *, cpu_below: float = 0.1, interval: float = 0.1, timeout: float = 30.0) -> bool:
+    """Wait until a process and its children use less than `cpu_below` of a CPU over `interval` seconds (say, a
+    server has answered the requests a load generator left queued); False if that took longer than `timeout`."""
+    root = psutil.Process(pid)
+
+    def cpu_seconds() -> float:
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        after = cpu_seconds()
+        if after - before < cpu_below * interval:
+            return True
+        before = after
+    return False

@@ -130,13 +130,13 @@ def main() -> int:
     migrate()
     if not db.fetch_value("SELECT count(*) FROM videos"):
         scale = Scale().times(args.scale)
-        print(f"seeding {scale} ...")  # noqa: T201
+        print(f"seeding {scale} ...")
         seed(scale)
     counts = {t: db.fetch_value(f"SELECT count(*) FROM {t}") for t in ("users", "videos", "comments", "likes",
                                                                          "subscriptions")}
-    print("rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))  # noqa: T201
+    print("rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     lines, clean = report()
-    print("\n".join(lines))  # noqa: T201
+    print("\n".join(lines))
     return 0 if clean else 1
 
 

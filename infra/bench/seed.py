@@ -49,7 +49,7 @@ def seed(scale: Scale, *, password_hash: str = "x", log: bool = True) -> dict[st
                 tx.execute(sql, low=low, high=high, **params)
         timings[name] = time.monotonic() - started
         if log:
-            print(f"  {name:<14} {timings[name]:6.1f}s", flush=True)  # noqa: T201
+            print(f"  {name:<14} {timings[name]:6.1f}s", flush=True)
 
     step("users", "INSERT INTO users (username, email, fullname, password_hash, avatar)"
          " SELECT 'user' || g, 'user' || g || '@example.com', 'User ' || g, :hash,"
@@ -107,7 +107,7 @@ def main() -> int:
 
     migrate()
     scale = Scale().times(args.scale)
-    print(f"seeding {scale} ...")  # noqa: T201
+    print(f"seeding {scale} ...")
     seed(scale)
     return 0
 

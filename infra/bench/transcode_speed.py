@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from infra.bench.common import scratch_dir
-from shared.media_hls import transcode
-from shared.media_probe import probe_video, run_ffmpeg
+from shared.media.hls import transcode
+from shared.media.probe import probe_video, run_ffmpeg
 
 
 def make_clip(path: Path, height: int, seconds: int) -> None:

@@ -30,7 +30,7 @@ MB = 1024 * 1024
 
 def make_video(path: Path, size_mb: int) -> None:
     """A real H.264 MP4 of about `size_mb` MB (a moving test pattern at a high bitrate)."""
-    from shared.media_probe import run_ffmpeg
+    from shared.media.probe import run_ffmpeg
 
     # Noise makes the picture incompressible; -fs stops (and finalises the file) at the target size.
     result = run_ffmpeg(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",

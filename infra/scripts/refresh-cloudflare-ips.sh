@@ -3,7 +3,7 @@
 # Run from the checkout (e.g. weekly from cron): infra/scripts/refresh-cloudflare-ips.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-data=infra/data/cloudflare-ips.txt
+data=shared/web/cloudflare-ips.txt
 tmp=$(mktemp)
 {
   sed -n '1,2p' "$data"

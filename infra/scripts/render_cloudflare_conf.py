@@ -1,4 +1,4 @@
-"""Render the Nginx snippet (set_real_ip_from + allow) from infra/data/cloudflare-ips.txt.
+"""Render the Nginx snippet (set_real_ip_from + allow) from shared/web/cloudflare-ips.txt.
 
     python infra/scripts/render_cloudflare_conf.py > /etc/nginx/viztube/cloudflare.conf
 """
@@ -9,7 +9,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "cloudflare-ips.txt"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "web" / "cloudflare-ips.txt"
 
 
 def ranges(path: Path = DATA) -> list[str]:
@@ -22,7 +22,7 @@ def ranges(path: Path = DATA) -> list[str]:
 
 
 def render(path: Path = DATA) -> str:
-    lines = ["# Generated from infra/data/cloudflare-ips.txt by infra/scripts/render_cloudflare_conf.py"]
+    lines = ["# Generated from shared/web/cloudflare-ips.txt by infra/scripts/render_cloudflare_conf.py"]
     for network in ranges(path):
         lines += [f"set_real_ip_from {network};", f"allow {network};"]
     return "\n".join(lines) + "\n"

@@ -1,15 +1,17 @@
-"""Shapes of comments, tweets, likes, subscriptions, playlists and the dashboard (contract-v2 §6–11)."""
+"""Shapes of comments, tweets, likes, subscriptions, playlists and the dashboard (contract-v2 §6–11), and what
+those routes take, with their rules and the original's messages."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared import errors
-from shared.schemas import In, Out, Timestamp, parse_input
-from shared.schemas.videos import VideoWithOwner
+from shared.schemas import In, Out, Text, Timestamp
+from shared.schemas.videos import VideoOut, VideoWithOwner
+from shared.text import single_line_problems
 
 MAX_COMMENT = 10_000
 MAX_TWEET = 5_000
@@ -90,20 +92,119 @@ class DashboardStats(Out):
     total_likes: int
 
 
+class DashboardVideo(VideoOut):
+    """One of the caller's videos, drafts included, with its like count."""
+
+    count: LikeCount = Field(serialization_alias="_count")
+
+
+class ChannelVideos(Out):
+    videos: list[DashboardVideo]
+    total_videos: int
+
+
+class LikeState(Out):
+    """Whether the caller now likes the target."""
+
+    liked: bool
+
+
+class SubscriptionState(Out):
+    """Whether the caller is now subscribed to the channel."""
+
+    subscribed: bool
+
+
+class VideoRemoved(Out):
+    """Whether this call removed the video (removing one that was not there is not an error)."""
+
+    removed: bool
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
 class ContentIn(In):
-    content: str | None = None
+    """The text of a comment or a post: given and not blank (400), within its length limit (422)."""
+
+    empty_message: ClassVar[str]
+    noun: ClassVar[str]
+    max_length: ClassVar[int]
+    content: Text = ""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if not self.content.strip():
+            raise errors.BadRequest(self.empty_message)
+        if len(self.content) > self.max_length:
+            raise errors.ValidationFailed(f"{self.noun} is limited to {self.max_length:,} characters")
+        return self
+
+
+class CommentIn(ContentIn):
+    """A new comment."""
+
+    empty_message: ClassVar[str] = "Comment cannot be empty"
+    noun: ClassVar[str] = "Comment"
+    max_length: ClassVar[int] = MAX_COMMENT
+
+
+class CommentEditIn(CommentIn):
+    """A comment's new text."""
+
+    empty_message: ClassVar[str] = "Content is required"
+
+
+class TweetIn(ContentIn):
+    """A new post."""
+
+    empty_message: ClassVar[str] = "Tweet content cannot be empty."
+    noun: ClassVar[str] = "Tweet"
+    max_length: ClassVar[int] = MAX_TWEET
+
+
+class TweetEditIn(TweetIn):
+    """A post's new text."""
+
+    empty_message: ClassVar[str] = "Content cannot be empty"
+
+
+def _check_playlist(name: str, description: str) -> None:
+    if len(name) > MAX_PLAYLIST_NAME or len(description) > MAX_PLAYLIST_DESCRIPTION:
+        raise errors.ValidationFailed(f"Playlist names are limited to {MAX_PLAYLIST_NAME} characters and "
+                                      f"descriptions to {MAX_PLAYLIST_DESCRIPTION:,}")
+    problems = single_line_problems(name, "Playlist name")
+    if problems:
+        raise errors.ValidationFailed(problems[0], errors=problems)
 
 
 class PlaylistIn(In):
+    """A new playlist: a name (one line) and an optional description."""
+
+    name: Text = ""
+    description: Text = ""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if not self.name.strip():
+            raise errors.BadRequest("Playlist name is required")
+        _check_playlist(self.name, self.description)
+        return self
+
+
+class PlaylistUpdateIn(In):
+    """PATCH semantics: an omitted (or null) field is unchanged; something must change, and a name not be blank."""
+
     name: str | None = None
     description: str | None = None
 
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        changes = self.changes()
+        if not changes or ("name" in changes and not changes["name"].strip()):
+            raise errors.BadRequest("Name is required for update")
+        _check_playlist(changes.get("name", ""), changes.get("description", ""))
+        return self
 
-def content_of(body: dict[str, Any], *, empty_message: str, limit: int, noun: str) -> str:
-    """The `content` of a comment or tweet: present and not blank (400), within its length limit (422)."""
-    content = parse_input(ContentIn, body, "Validation failed").content
-    if not content or not content.strip():
-        raise errors.BadRequest(empty_message)
-    if len(content) > limit:
-        raise errors.ValidationFailed(f"{noun} is limited to {limit:,} characters")
-    return content
+    def changes(self) -> dict[str, str]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)

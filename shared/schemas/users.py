@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import ClassVar, Self
 
-from shared.schemas import In, Out, Timestamp
+from pydantic import model_validator
+
+from shared import errors
+from shared.schemas import File, FormIn, In, OptionalFile, Out, Text, Timestamp, required_file
 from shared.text import single_line_problems
 
 EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
@@ -26,34 +30,30 @@ class PublicUser(Out):
 
 
 class ChannelProfile(PublicUser):
-    email: str | None = None  # only the channel's owner sees it
+    # Only the channel's owner sees its email, so the profile may go without it. Pydantic lets a subclass widen a
+    # field's type; mypy reports any changed type of an inherited attribute as an incompatible override.
+    email: str | None = None  # type: ignore[assignment]
     subscriber_count: int
     channels_subscribed_to_count: int
     is_subscribed: bool
 
 
-class LoginIn(In):
-    email: str | None = None
-    username: str | None = None
-    password: str | None = None
+class LoginOut(Out):
+    """The signed-in user and the tokens (also set as cookies)."""
+
+    user: PublicUser
+    access_token: str
+    refresh_token: str
 
 
-class RegisterIn(In):
-    fullname: str | None = None
-    username: str | None = None
-    email: str | None = None
-    password: str | None = None
+class TokensOut(Out):
+    """A rotated pair of tokens (also set as cookies)."""
+
+    access_token: str
+    refresh_token: str
 
 
-class UpdateAccountIn(In):
-    fullname: str | None = None
-    username: str | None = None
-    email: str | None = None
-
-
-class ChangePasswordIn(In):
-    oldPassword: str | None = None  # noqa: N815 - wire names
-    newPassword: str | None = None  # noqa: N815
+# ------------------------------------------------------------------------------------ rules
 
 
 def password_problems(password: str | None) -> list[str]:
@@ -113,3 +113,128 @@ def normalize_username(username: str) -> str:
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def _refuse(message: str, problems: list[str]) -> None:
+    """Every problem found, in one 422."""
+    if problems:
+        raise errors.ValidationFailed(message, errors=problems)
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+class RegisterIn(FormIn):
+    """POST /user/register (multipart): the account, its avatar and an optional cover image."""
+
+    fullname: Text = ""
+    username: Text = ""
+    email: Text = ""
+    password: Text = ""
+    avatar: File
+    coverImage: OptionalFile = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        _refuse(self.invalid_message, fullname_problems(self.fullname) + email_problems(self.email)
+                + username_problems(self.username) + password_problems(self.password))
+        required_file(self.avatar, "Avatar file is required")
+        return self
+
+
+class LoginIn(In):
+    """Sign in with an email or a username, and the password."""
+
+    invalid_message: ClassVar[str] = "Login validation failed"
+    email: Text = ""
+    username: Text = ""
+    password: Text = ""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems = []
+        if not self.email.strip() and not self.username.strip():
+            problems.append("Email or username is required")
+        if not self.password:
+            problems.append("Password is required")
+        _refuse(self.invalid_message, problems)
+        return self
+
+    @property
+    def given_email(self) -> str | None:
+        return self.email.strip() or None
+
+    @property
+    def given_username(self) -> str | None:
+        return self.username.strip() or None
+
+    @property
+    def account_key(self) -> str:
+        """The account a sign-in is for, as the per-account rate limit counts it (the email if one was sent)."""
+        return (self.email or self.username).strip().lower()
+
+
+class ChangePasswordIn(In):
+    invalid_message: ClassVar[str] = "Password change validation failed"
+    oldPassword: Text = ""
+    newPassword: Text = ""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems = []
+        if not self.oldPassword:
+            problems.append("Old password is required")
+        if self.oldPassword and self.newPassword and self.oldPassword == self.newPassword:
+            problems.append("New password cannot be the same as the old password")
+        problems += password_problems(self.newPassword) if self.newPassword else ["New password is required"]
+        _refuse(self.invalid_message, problems)
+        return self
+
+
+class UpdateAccountIn(In):
+    """PATCH semantics: an omitted (or null) field is unchanged."""
+
+    invalid_message: ClassVar[str] = "Update validation failed"
+    fullname: str | None = None
+    username: str | None = None
+    email: str | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        changes = self.changes()
+        problems = []
+        if "fullname" in changes:
+            problems += fullname_problems(changes["fullname"])
+        if "email" in changes:
+            problems += email_problems(changes["email"])
+        if "username" in changes:
+            problems += username_problems(changes["username"])
+        if not changes:
+            problems.append("Nothing to update: send fullname, email and/or username")
+        _refuse(self.invalid_message, problems)
+        return self
+
+    def changes(self) -> dict[str, str]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class AvatarForm(FormIn):
+    """PATCH /user/update-avatar (multipart)."""
+
+    avatar: File
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        required_file(self.avatar, "Avatar file is required for update")
+        return self
+
+
+class CoverImageForm(FormIn):
+    """PATCH /user/update-cover-image (multipart)."""
+
+    coverImage: File
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        required_file(self.coverImage, "Cover Image file is required for update")
+        return self

@@ -1,12 +1,24 @@
-"""Video shapes: the original's VideoRecord (all 16 columns, in order) plus additive facts, and owner briefs."""
+"""Video shapes: the original's VideoRecord (all 16 columns, in order) plus additive facts, owner briefs, and what
+the video routes take, with their rules and the original's messages."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
-from pydantic import Field
+from chalice.app import Request
+from pydantic import Field, model_validator
 
-from shared.schemas import In, Out, Timestamp
+from shared import errors
+from shared.schemas import Count, File, FormIn, In, OptionalFile, Out, Text, Timestamp, required_file
+from shared.sql.videos import SORTS
+from shared.text import single_line_problems
+from shared.web.request import page_params, parse_uuid, query_param
+
+MAX_TITLE = 500
+MAX_DESCRIPTION = 10_000
+UPLOAD_KINDS = ("video", "thumbnail", "avatar", "coverImage")
 
 
 class OwnerBrief(Out):
@@ -53,22 +65,196 @@ class VideoWithOwner(VideoOut):
 
 
 class VideoDetail(VideoOut):
+    """A video's watch page: its owner with the subscriber count."""
+
     user: OwnerWithSubscribers
 
 
-class VideoUpdateIn(In):
-    title: str | None = None
-    description: str | None = None
+class PublishedVideo(Out):
+    video: VideoOut
+
+
+class VideoPage(Out):
+    """A page of published videos, in the original's paginated shape."""
+
+    docs: list[VideoWithOwner]
+    total_docs: int
+    limit: int
+    page: int
+    total_pages: int
+    has_next_page: bool
+    has_prev_page: bool
+
+
+class SignedUpload(Out):
+    """Where and how to send a direct upload's bytes, until when."""
+
+    upload_id: uuid.UUID
+    method: str
+    url: str
+    headers: dict[str, str] | None = None  # to send with the bytes, when the store wants some
+    fields: dict[str, Any] | None = None  # form fields to post with the file, when the store takes a form
+    expires_at: Timestamp
+
+
+class UploadReceived(Out):
+    """What the local store received for a direct upload."""
+
+    upload_id: uuid.UUID
+    size: int
+    content_type: str
+
+
+class NotificationHandled(Out):
+    """Whether a storage notification changed a video (a notice about nothing we know is dropped)."""
+
+    handled: bool
+
+
+# ------------------------------------------------------------------------------------ rules
+
+_LENGTHS = f"Title is limited to {MAX_TITLE} characters and description to {MAX_DESCRIPTION:,}"
+
+
+def _check_title(title: str, description: str = "") -> None:
+    """A title is given (400); it and the description are within their lengths (422); the title is one line (422)."""
+    if not title or not title.strip():
+        raise errors.BadRequest("Title is required")
+    if len(title) > MAX_TITLE or len(description) > MAX_DESCRIPTION:
+        raise errors.ValidationFailed(_LENGTHS)
+    problems = single_line_problems(title, "Title")
+    if problems:
+        raise errors.ValidationFailed(problems[0], errors=problems)
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+@dataclass(frozen=True)
+class VideoListQuery:
+    """GET /videos: which page of which published videos, in what order."""
+
+    page: int
+    limit: int
+    sort_by: str
+    sort_type: str  # "asc" | "desc"
+    user_id: uuid.UUID | None
+    query: str | None
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+    @property
+    def ascending(self) -> bool:
+        return self.sort_type == "asc"
+
+    @property
+    def is_front_page(self) -> bool:
+        """The public front page: the first page, unfiltered."""
+        return self.page == 1 and self.user_id is None and self.query is None
+
+    @classmethod
+    def from_request(cls, request: Request) -> VideoListQuery:
+        """Each parameter read and checked in turn (a 400 names the first one wrong)."""
+        page, limit = page_params(request)
+        sort_by = query_param(request, "sortBy") or "createdAt"
+        if sort_by not in SORTS:
+            raise errors.BadRequest(f"sortBy must be one of {', '.join(SORTS)}")
+        sort_type = (query_param(request, "sortType") or "desc").lower()
+        if sort_type not in ("asc", "desc"):
+            raise errors.BadRequest("sortType must be asc or desc")
+        user_id = query_param(request, "userId")
+        query = (query_param(request, "query") or "").strip() or None
+        owner = parse_uuid(user_id, "Invalid user ID") if user_id else None
+        return cls(page=page, limit=limit, sort_by=sort_by, sort_type=sort_type, user_id=owner, query=query)
 
 
 class VideoRegisterIn(In):
+    """POST /videos as JSON: publish a video whose files arrived by direct upload (POST /uploads)."""
+
+    title: Text = ""
+    description: Text = ""
+    videoUploadId: Text = ""
+    thumbnailUploadId: Text = ""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        _check_title(self.title, self.description)
+        if not self.videoUploadId or not self.thumbnailUploadId:
+            raise errors.BadRequest("videoUploadId and thumbnailUploadId are required (or send multipart/form-data)")
+        parse_uuid(self.videoUploadId, "Invalid upload ID")
+        parse_uuid(self.thumbnailUploadId, "Invalid upload ID")
+        return self
+
+    @property
+    def video_upload_id(self) -> uuid.UUID:
+        return parse_uuid(self.videoUploadId, "Invalid upload ID")
+
+    @property
+    def thumbnail_upload_id(self) -> uuid.UUID:
+        return parse_uuid(self.thumbnailUploadId, "Invalid upload ID")
+
+
+class VideoPublishForm(FormIn):
+    """POST /videos as multipart: the video file and its thumbnail."""
+
+    title: Text = ""
+    description: Text = ""
+    videoFile: File
+    thumbnail: File
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        _check_title(self.title, self.description)
+        required_file(self.videoFile, "Video file is required")
+        required_file(self.thumbnail, "Thumbnail is required")
+        return self
+
+
+class VideoUpdateIn(In):
+    """PATCH semantics: omitted (or null) is unchanged, an explicit empty description clears it, a title may not be
+    blank."""
+
     title: str | None = None
     description: str | None = None
-    videoUploadId: str | None = None  # noqa: N815 - wire names
-    thumbnailUploadId: str | None = None  # noqa: N815
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        changes = self.changes()
+        if "title" in changes:
+            _check_title(changes["title"])
+        if len(changes.get("description", "")) > MAX_DESCRIPTION:
+            raise errors.ValidationFailed(_LENGTHS)
+        return self
+
+    def changes(self) -> dict[str, str]:
+        return self.model_dump(include={"title", "description"}, exclude_unset=True, exclude_none=True)
+
+
+class VideoUpdateForm(FormIn, VideoUpdateIn):
+    """PATCH /videos/{video_id} as multipart: the same changes, and optionally a new thumbnail."""
+
+    thumbnail: OptionalFile = None
 
 
 class UploadSignIn(In):
-    kind: str | None = None
-    contentType: str | None = None  # noqa: N815
-    size: int | None = None
+    """POST /uploads: what the client is about to upload."""
+
+    invalid_message: ClassVar[str] = "Upload validation failed"
+    kind: Text = ""
+    contentType: Text = ""
+    size: Count = 0
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems = []
+        if self.kind not in UPLOAD_KINDS:
+            problems.append(f"kind must be one of {', '.join(UPLOAD_KINDS)}")
+        if not self.contentType:
+            problems.append("contentType is required")
+        if self.size <= 0:
+            problems.append("size must be a positive number of bytes")
+        if problems:
+            raise errors.ValidationFailed(self.invalid_message, errors=problems)
+        return self

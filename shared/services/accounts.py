@@ -6,14 +6,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from shared import auth, cache, db, errors
+from shared import auth, cached, db, errors
+from shared.media.files import UploadedFile, check_image
 from shared.schemas.users import normalize_email, normalize_username
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
 from shared.sql import sessions as sessions_sql
 from shared.sql import users as users_sql
 from shared.storage import StoredFile, get_storage
-from shared.uploads import UploadedFile, check_image
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def refresh(token: str) -> SignedIn:
             if session is not None and session["revoked_at"] is None and session["live"]:
                 # A validly signed token of this session that is no longer current: it was stolen or replayed.
                 sessions_sql.revoke(session_id=session_id, reason="refresh token reuse")
-                cache.forget_sign_ins(session["user_id"])
+                cached.forget_sign_ins(session["user_id"])
                 log.warning("refresh token reuse on session %s; session revoked", session_id)
             user = None
         else:
@@ -103,7 +103,7 @@ def logout(current: auth.CurrentUser) -> None:
     them revokes; the UPDATE decides, and the losers get what a logout after the logout gets: 401."""
     if not sessions_sql.revoke(session_id=current.session_id, reason="logout"):
         raise errors.NotAuthenticated("Invalid Access Token")
-    cache.forget_sign_ins(current.id)
+    cached.forget_sign_ins(current.id)
 
 
 def change_password(current: auth.CurrentUser, *, old_password: str, new_password: str) -> None:
@@ -117,7 +117,7 @@ def change_password(current: auth.CurrentUser, *, old_password: str, new_passwor
         users_sql.set_password_hash(user_id=current.id, password_hash=new_hash)
         sessions_sql.revoke_others(user_id=current.id, keep_session_id=current.session_id,
                                    reason="password changed")
-        cache.forget_sign_ins(current.id)
+        cached.forget_sign_ins(current.id)
 
 
 def update_account(current: auth.CurrentUser, changes: dict[str, str]) -> dict[str, Any]:
@@ -131,8 +131,8 @@ def update_account(current: auth.CurrentUser, changes: dict[str, str]) -> dict[s
     row = users_sql.update_profile(user_id=current.id, changes=clean)  # a clash is a 409 from the constraint
     if row is None:
         raise errors.NotFound("User not found")
-    cache.forget_channel(current.id, current.profile["username"], row["username"])
-    cache.forget_sign_ins(current.id)
+    cached.forget_channel(current.id, current.profile["username"], row["username"])
+    cached.forget_sign_ins(current.id)
     return row
 
 
@@ -148,8 +148,8 @@ def replace_image(current: auth.CurrentUser, upload: UploadedFile, *, kind: str)
     except BaseException:
         discard([new_file])
         raise
-    cache.forget_channel(current.id)
-    cache.forget_sign_ins(current.id)
+    cached.forget_channel(current.id)
+    cached.forget_sign_ins(current.id)
     if old_public_id:
         schedule_deletion(old_public_id, "image")
     return row

@@ -1,4 +1,5 @@
-"""Direct uploads: sign where the bytes go, receive them (local store), and hand them to registration."""
+"""Direct uploads: sign where the bytes go, receive them where they come through us, and register the video they
+make (facts read from storage, never from the client)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,26 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from shared import db, errors
+from shared import cached, db, errors, jobs
 from shared.auth import CurrentUser
-from shared.media_probe import ProbeError, probe_video
-from shared.media_types import IMAGE_TYPES, VIDEO_TYPES
+from shared.media.files import UploadedFile, too_large
+from shared.media.probe import ProbeError, probe_video
+from shared.media.types import (
+    IMAGE_FORMAT_MESSAGE,
+    IMAGE_FORMATS,
+    IMAGE_TYPES,
+    VIDEO_FORMAT_MESSAGE,
+    VIDEO_FORMATS,
+    VIDEO_TYPES,
+)
+from shared.node import media_node
+from shared.services.media_cleanup import schedule_deletion
+from shared.services.videos import ensure_processing_capacity
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
-from shared.storage import DirectUpload, get_storage
-from shared.uploads import UploadedFile, too_large
+from shared.sql import videos as videos_sql
+from shared.storage import get_storage
 
-KINDS = ("video", "thumbnail", "avatar", "coverImage")
 _FIELD_FOR_KIND = {"video": "videoFile", "thumbnail": "thumbnail", "avatar": "avatar", "coverImage": "coverImage"}
 
 
@@ -28,10 +39,6 @@ def _limit(kind: str) -> int:
     return settings.max_video_bytes if kind == "video" else settings.max_image_bytes
 
 
-def local_upload_key(upload_id: uuid.UUID) -> str:
-    return f"upload:{upload_id}"
-
-
 def sign(user: CurrentUser, *, kind: str, content_type: str, size: int) -> dict[str, Any]:
     if content_type.lower() not in _allowed_types(kind):
         names = "MP4, WEBM, MKV, or MOV" if kind == "video" else "JPG, PNG, or WEBP"
@@ -39,18 +46,10 @@ def sign(user: CurrentUser, *, kind: str, content_type: str, size: int) -> dict[
     if size > _limit(kind):
         raise too_large(_FIELD_FOR_KIND[kind], _limit(kind))
     storage = get_storage()
-    ttl = get_settings().upload_ttl_seconds
-    direct: DirectUpload | None = None
-    if storage.name == "cloudinary":
-        direct = storage.sign_upload(kind=kind, ttl_seconds=ttl)  # type: ignore[attr-defined]
+    public_id = storage.direct_upload_id(kind)  # recorded now where the signature fixes it, else on arrival
     row = uploads_sql.create(user_id=user.id, kind=kind, declared_type=content_type.lower(), declared_size=size,
-                             storage=storage.name, public_id=direct.public_id if direct else None, ttl_seconds=ttl)
-    if direct is None:
-        # The local store's own endpoint: a signed, expiring URL; the bytes are streamed to disk.
-        signed = storage.url_for(local_upload_key(row["id"]), resource_type="raw", private=True)
-        query = signed.split("?", 1)[1]
-        direct = DirectUpload(method="PUT", url=f"{get_settings().public_url}/api/v2/uploads/{row['id']}?{query}",
-                              public_id=None, headers={"Content-Type": content_type.lower()})
+                             storage=storage.name, public_id=public_id, ttl_seconds=get_settings().upload_ttl_seconds)
+    direct = storage.sign_upload(upload_id=row["id"], public_id=public_id, kind=kind, content_type=content_type.lower())
     expires_at: dt.datetime = row["expires_at"]
     data: dict[str, Any] = {"uploadId": str(row["id"]), "method": direct.method, "url": direct.url,
                             "expiresAt": expires_at}
@@ -61,12 +60,12 @@ def sign(user: CurrentUser, *, kind: str, content_type: str, size: int) -> dict[
     return data
 
 
-def receive_local(upload_id: uuid.UUID, *, expires: str | None, signature: str | None,
-                  upload: UploadedFile) -> dict[str, Any]:
-    """The local store's upload endpoint: check the signed URL, the size and the content, then store."""
+def receive(upload_id: uuid.UUID, *, expires: str | None, signature: str | None,
+            upload: UploadedFile) -> dict[str, Any]:
+    """Our own upload endpoint (where the store takes bytes through us): check the signed URL, the size and the
+    content, then store."""
     storage = get_storage()
-    if storage.name != "local" or not storage.signature_valid(  # type: ignore[attr-defined]
-            local_upload_key(upload_id), expires, signature):
+    if not storage.upload_signature_valid(upload_id, expires, signature):
         raise errors.NotFound("Upload not found or expired")
     with db.transaction():
         row = uploads_sql.get_pending(upload_id=upload_id)
@@ -94,3 +93,73 @@ def receive_local(upload_id: uuid.UUID, *, expires: str | None, signature: str |
             storage.delete(stored.public_id, resource_type=stored.resource_type)
             raise
     return {"uploadId": str(upload_id), "size": upload.size, "contentType": mime}
+
+
+# ------------------------------------------------------------------ registration: a video from uploaded bytes
+
+
+def register_uploads(user: CurrentUser, *, title: str, description: str, video_upload_id: uuid.UUID,
+                     thumbnail_upload_id: uuid.UUID) -> dict[str, Any]:
+    """Publish a video whose bytes arrived by direct upload; facts are read from storage, not the client."""
+    ensure_processing_capacity()
+    try:
+        return _register_in_transaction(user, title, description, video_upload_id, thumbnail_upload_id)
+    except _RejectedUpload as rejected:
+        # The transaction is rolled back now, so the clean-up it would have recorded must happen here.
+        schedule_deletion(rejected.public_id, rejected.resource_type)
+        raise rejected.error from None
+
+
+class _RejectedUpload(Exception):
+    def __init__(self, error: errors.AppError, public_id: str, resource_type: str) -> None:
+        super().__init__(error.message)
+        self.error, self.public_id, self.resource_type = error, public_id, resource_type
+
+
+def _register_in_transaction(user: CurrentUser, title: str, description: str, video_upload_id: uuid.UUID,
+                             thumbnail_upload_id: uuid.UUID) -> dict[str, Any]:
+    storage = get_storage()
+    with db.transaction():
+        video_up = uploads_sql.consume(upload_id=video_upload_id, user_id=user.id, kind="video")
+        thumb_up = uploads_sql.consume(upload_id=thumbnail_upload_id, user_id=user.id, kind="thumbnail")
+        if video_up is None or thumb_up is None:
+            raise errors.NotFound("Upload not found, expired or already used")
+        video_facts = _stored_upload_facts(video_up)
+        thumb_facts = _stored_upload_facts(thumb_up)
+        row = videos_sql.insert(
+            user_id=user.id, title=title, description=description, video_file_url=video_facts["url"],
+            video_file_public_id=video_up["public_id"], thumbnail_url=thumb_facts["url"],
+            thumbnail_public_id=thumb_up["public_id"], duration=video_facts["duration"] or 0.0,
+            video_mime=video_facts["type"], video_file_size=video_facts["size"], width=video_facts.get("width"),
+            height=video_facts.get("height"), storage=storage.name, media_node=media_node())
+        jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
+        cached.forget_feed()
+    return row
+
+
+def _stored_upload_facts(upload: dict[str, Any]) -> dict[str, Any]:
+    """Size, type, URL (and for a video its duration) of what really reached storage for an upload."""
+    storage = get_storage()
+    kind = upload["kind"]
+    if upload["storage"] != storage.name:
+        raise errors.Conflict("Upload was made for another storage backend")
+    resource_type = "video" if kind == "video" else "image"
+    try:
+        # No public id yet: the bytes have not come through our upload endpoint (where the store takes them so).
+        described = storage.describe(upload["public_id"], resource_type=resource_type) if upload["public_id"] else None
+    except ProbeError as exc:
+        raise errors.ValidationFailed(f"Video file could not be read: {exc}") from None
+    if described is None:
+        raise errors.Conflict("Upload has not received its file yet")
+    size = described.size
+    limit = get_settings().max_video_bytes if kind == "video" else get_settings().max_image_bytes
+    fmt = described.format
+    allowed = VIDEO_FORMATS if kind == "video" else IMAGE_FORMATS
+    if size > limit or fmt not in allowed:
+        error = (too_large("videoFile" if kind == "video" else kind, limit) if size > limit else
+                 errors.UnsupportedMediaType(VIDEO_FORMAT_MESSAGE if kind == "video" else
+                                             IMAGE_FORMAT_MESSAGE))
+        raise _RejectedUpload(error, upload["public_id"], resource_type)
+    return {"url": storage.url_for(upload["public_id"], resource_type=resource_type, private=False), "size": size,
+            "type": allowed[fmt], "duration": described.duration, "width": described.width,
+            "height": described.height}

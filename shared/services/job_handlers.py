@@ -12,10 +12,10 @@ import time
 import uuid
 from typing import Any
 
-from shared import cache, db, errors, jobs, node
+from shared import cached, db, errors, jobs, node
 from shared.jobs import Retry, handler
-from shared.media_hls import TranscodeError, transcode
-from shared.media_probe import ProbeError, probe_video
+from shared.media.hls import TranscodeError, transcode
+from shared.media.probe import ProbeError, probe_video
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
@@ -28,7 +28,7 @@ _last_sweep = 0.0
 
 def _set_processing(*, video_id: uuid.UUID, **changes: Any) -> None:
     videos_sql.set_processing(video_id=video_id, **changes)
-    cache.forget_video(video_id)
+    cached.forget_video(video_id)
 
 
 class MediaMissing(Exception):
@@ -42,7 +42,8 @@ def _processing_failed(payload: dict[str, Any], reason: str) -> None:
 
 def _missing(row: dict[str, Any]) -> Exception:
     here = node.node_id()
-    if row["media_node"] is not None and row["media_node"] == here:
+    # Gone for good where files are not kept on nodes (the store itself lost it), or from the node that stored it.
+    if not get_storage().node_local or (row["media_node"] is not None and row["media_node"] == here):
         return MediaMissing("video file missing from storage")
     # Not the node that stored it (a job queued before jobs were pinned): the file may be on another node.
     return Retry(f"video file is not on this node ({here}); it was stored on node {row['media_node'] or 'unknown'}")
@@ -58,7 +59,8 @@ def delete_media(payload: dict[str, Any]) -> None:
 
 @handler("process_video", on_give_up=_processing_failed)
 def process_video(payload: dict[str, Any]) -> None:
-    """Read the stored video's facts, then hand it to HLS transcoding (local) or Cloudinary's eager HLS.
+    """Read the stored video's facts, then hand it to HLS transcoding (here) or to the store's own (Cloudinary's eager
+    HLS, requested at upload and reported on the webhook).
 
     PROCESSING becomes COMPLETED when the stream is ready (or at once with HLS off), or FAILED with a reason
     once the job gives up.
@@ -68,57 +70,49 @@ def process_video(payload: dict[str, Any]) -> None:
     if row is None:
         return  # deleted meanwhile
     storage = get_storage()
-    settings = get_settings()
-    if row["storage"] == "local":
-        path = storage.resolve(row["video_file_public_id"])  # type: ignore[attr-defined]
-        if path is None or not path.is_file():
-            raise _missing(row)
-        facts = probe_video(path)  # a ProbeError gives up at once: the video FAILED with its reason
-        with db.transaction():
-            _set_processing(video_id=video_id, status="PROCESSING" if settings.hls_enabled else "COMPLETED",
-                            duration=facts.duration, width=facts.width, height=facts.height)
-            if settings.hls_enabled:  # transcoding reads the same file and writes beside it: the same node
-                jobs.enqueue("transcode_hls", {"video_id": str(video_id)}, node=row["media_node"])
-        return
-    described = storage.describe(row["video_file_public_id"], resource_type="video")  # type: ignore[attr-defined]
-    if described is None:
-        raise MediaMissing("video file missing from storage")
-    # Cloudinary makes the HLS ladder (eager, requested at upload) and says so on the webhook.
-    _set_processing(video_id=video_id, status="PROCESSING", duration=described.get("duration"),
-                    width=described.get("width"), height=described.get("height"))
+    # A local file is probed where it lies; a ProbeError gives up at once: the video FAILED with its reason.
+    facts = storage.describe(row["video_file_public_id"], resource_type="video")
+    if facts is None:
+        raise _missing(row)
+    transcode_here = get_settings().hls_enabled and not storage.makes_own_streams
+    with db.transaction():
+        _set_processing(video_id=video_id,
+                        status="PROCESSING" if transcode_here or storage.makes_own_streams else "COMPLETED",
+                        duration=facts.duration, width=facts.width, height=facts.height)
+        if transcode_here:  # transcoding reads the same file and writes beside it: the same node
+            jobs.enqueue("transcode_hls", {"video_id": str(video_id)}, node=row["media_node"])
 
 
 @handler("transcode_hls", on_give_up=_processing_failed)
 def transcode_hls(payload: dict[str, Any]) -> None:
-    """The HLS ladder and poster frame for a locally stored video, written next to it, checked, then published."""
+    """The HLS ladder and poster frame for a video whose file is on this node, written beside it, checked, then
+    published by the store."""
     video_id = uuid.UUID(payload["video_id"])
     row = videos_sql.get(video_id=video_id)
-    if row is None or row["storage"] != "local":
-        return
     storage = get_storage()
-    source = storage.resolve(row["video_file_public_id"])  # type: ignore[attr-defined]
-    if source is None or not source.is_file():
+    if row is None or storage.makes_own_streams:
+        return
+    source = storage.disk_file(row["video_file_public_id"])
+    if source is None or not source.path.is_file():
         raise _missing(row)
-    final = storage.hls_dir(str(video_id))  # type: ignore[attr-defined]
-    work = final.with_name(final.name + ".part")
+    work = storage.hls_workdir(video_id)
     try:
-        facts = probe_video(source)
-        transcode(source, work, facts)
+        facts = probe_video(source.path)
+        transcode(source.path, work, facts)
     except (ProbeError, TranscodeError) as exc:
         shutil.rmtree(work, ignore_errors=True)
         if isinstance(exc, TranscodeError) and exc.transient:
             raise Retry(str(exc)) from exc  # a full disk may have room later; the video stays PROCESSING meanwhile
         raise  # the video itself cannot be transcoded: the job gives up and the video is FAILED
-    shutil.rmtree(final, ignore_errors=True)
-    work.rename(final)
+    stream = storage.publish_hls(video_id, work)
     with db.transaction():
-        videos_sql.set_stream(video_id=video_id, hls_master_public_id=f"hls/{video_id}/master.m3u8",
-                              poster_public_id=f"hls/{video_id}/poster.jpg")
+        videos_sql.set_stream(video_id=video_id, hls_master_public_id=stream.master_public_id,
+                              poster_public_id=stream.poster_public_id)
         _set_processing(video_id=video_id, status="COMPLETED")
 
 
 def stream_ready(*, video_public_id: str, ok: bool, reason: str | None = None) -> bool:
-    """Cloudinary's eager HLS finished (webhook): the video is COMPLETED with its stream, or FAILED."""
+    """The store's own HLS finished (webhook): the video is COMPLETED with its stream, or FAILED."""
     video_id = videos_sql.id_by_public_id(public_id=video_public_id)
     if video_id is None:
         return False
@@ -146,6 +140,7 @@ def sweep_expired_uploads() -> int:
     return removed
 
 
+@jobs.housekeeping
 def periodic() -> None:
     """Housekeeping the worker does every few minutes."""
     global _last_sweep

@@ -6,9 +6,11 @@ URLs, which the API hands out for published videos and, for unpublished ones, to
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -21,11 +23,23 @@ from cloudinary.exceptions import Error as CloudinaryError
 from cloudinary.exceptions import NotFound as CloudinaryNotFound
 
 from shared import errors
-from shared.storage.base import FOLDERS, PRIVATE_CAPABLE, PRIVATE_FOLDERS, DirectUpload, StoredFile
+from shared.settings import get_settings
+from shared.storage.base import (
+    FOLDERS,
+    PRIVATE_CAPABLE,
+    PRIVATE_FOLDERS,
+    DirectUpload,
+    DiskFile,
+    PublishedStream,
+    StoredFile,
+    StoredObject,
+    StreamEvent,
+)
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 20 * 1024 * 1024
+NOTIFICATION_VALID_FOR = 7200  # seconds: an older notification is a replay
 
 
 def parse_cloudinary_url(url: str) -> dict[str, str]:
@@ -47,6 +61,8 @@ def _delivery_type(public_id: str) -> str:
 
 class CloudinaryStorage:
     name = "cloudinary"
+    node_local = False
+    makes_own_streams = True  # eager sp_auto HLS, requested at upload and reported on our webhook
 
     def __init__(self, url: str) -> None:
         self.config = parse_cloudinary_url(url)
@@ -95,6 +111,10 @@ class CloudinaryStorage:
                                                  sign_url=delivery == "authenticated", secure=True)
         return url
 
+    def delivery_url(self, public_id: str, *, resource_type: str, private: bool, stored_url: str) -> str:
+        # Made afresh every time: delivery of authenticated assets is signed, and the signature is not stored.
+        return self.url_for(public_id, resource_type=resource_type, private=private)
+
     def hls_url(self, master_public_id: str, *, private: bool) -> str:
         """Cloudinary's adaptive stream of a video (eager sp_auto HLS), as a signed HTTPS URL."""
         url, _ = cloudinary.utils.cloudinary_url(master_public_id, resource_type="video", type="authenticated",
@@ -106,19 +126,8 @@ class CloudinaryStorage:
                                                  start_offset="auto", format="jpg", sign_url=True, secure=True)
         return url
 
-    def verify_notification(self, body: str, timestamp: str, signature: str, valid_for: int) -> bool:
-        """Cloudinary's webhook signature: SHA-1 over the raw body, the timestamp and our secret; fresh only."""
-        if not timestamp.isdigit() or not signature:
-            return False
-        return bool(cloudinary.utils.verify_notification_signature(body, int(timestamp), signature,
-                                                                   valid_for=valid_for))
-
-    def eager_options(self) -> dict[str, Any]:
-        """Ask Cloudinary to make the HLS ladder itself and to call our webhook when it is done."""
-        from shared.settings import get_settings
-
-        return {"eager": "sp_auto/m3u8", "eager_async": True,
-                "notification_url": f"{get_settings().public_url}/api/v2/webhooks/cloudinary"}
+    def signed_url_valid(self, public_id: str, expires: str | None, signature: str | None) -> bool:
+        return False  # Cloudinary checks the signatures of its own delivery URLs; none come back to us
 
     def delete(self, public_id: str, *, resource_type: str) -> None:
         try:
@@ -129,11 +138,33 @@ class CloudinaryStorage:
         if result.get("result") not in ("ok", "not found"):
             raise errors.StorageFailed(f"Error deleting media: {result.get('result')}")
 
+    # -------------------------------------------------------------------------- reading what is stored
+
+    def describe(self, public_id: str, *, resource_type: str) -> StoredObject | None:
+        """What Cloudinary holds under a public id (size, format, duration), or None when nothing arrived."""
+        try:
+            found = cloudinary.api.resource(public_id, resource_type=resource_type, type=_delivery_type(public_id))
+        except CloudinaryNotFound:
+            return None
+        except CloudinaryError as exc:
+            raise errors.StorageFailed("Could not read the uploaded file from storage") from exc
+        return StoredObject(size=int(found.get("bytes") or 0), format=str(found.get("format") or "").lower(),
+                            duration=found.get("duration"), width=found.get("width"), height=found.get("height"))
+
+    def disk_file(self, public_id: str) -> DiskFile | None:
+        return None  # every byte lives on Cloudinary
+
     # -------------------------------------------------------------------------- direct uploads
 
-    def sign_upload(self, *, kind: str, ttl_seconds: int) -> DirectUpload:
+    def direct_upload_id(self, kind: str) -> str | None:
+        return self.new_public_id(kind)[2]  # fixed now: the upload signature covers it
+
+    def sign_upload(self, *, upload_id: uuid.UUID, public_id: str | None, kind: str,
+                    content_type: str) -> DirectUpload:
         """A signed browser-to-Cloudinary upload; the public id is fixed by the signature."""
-        folder, name, public_id = self.new_public_id(kind)
+        if public_id is None:
+            raise errors.InternalError("A Cloudinary upload is signed for the public id from direct_upload_id")
+        folder, name = public_id.rsplit("/", 1)
         resource_type = FOLDERS[kind][1]
         params: dict[str, Any] = {"timestamp": int(time.time()), "folder": folder, "public_id": name,
                                   "type": "authenticated" if kind in PRIVATE_CAPABLE else "upload",
@@ -146,11 +177,47 @@ class CloudinaryStorage:
         return DirectUpload(method="POST", url=f"{prefix}/v1_1/{self.cloud_name}/{resource_type}/upload",
                             public_id=public_id, fields=params)
 
-    def describe(self, public_id: str, *, resource_type: str) -> dict[str, Any] | None:
-        """What Cloudinary holds under a public id (size, format, duration), or None when nothing arrived."""
+    def upload_signature_valid(self, upload_id: uuid.UUID, expires: str | None, signature: str | None) -> bool:
+        return False  # the bytes go straight to Cloudinary, never through our upload endpoint
+
+    # -------------------------------------------------------------------------- adaptive streams
+
+    def eager_options(self) -> dict[str, Any]:
+        """Ask Cloudinary to make the HLS ladder itself and to call our webhook when it is done."""
+        return {"eager": "sp_auto/m3u8", "eager_async": True,
+                "notification_url": f"{get_settings().public_url}/api/v2/webhooks/cloudinary"}
+
+    def hls_workdir(self, video_id: uuid.UUID) -> Path:
+        raise errors.StorageUnsupported("Cloudinary makes its own HLS streams")
+
+    def publish_hls(self, video_id: uuid.UUID, workdir: Path) -> PublishedStream:
+        raise errors.StorageUnsupported("Cloudinary makes its own HLS streams")
+
+    def stream_folder(self, video_id: uuid.UUID) -> str | None:
+        return None  # derived from the video: Cloudinary removes the stream with it
+
+    def read_notification(self, body: bytes | str, headers: Mapping[str, str]) -> StreamEvent | None:
+        """Cloudinary's eager-transformation notice: its signature and age checked, then the stream's outcome."""
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        if not self._notification_signed(text, headers.get("x-cld-timestamp") or "",
+                                         headers.get("x-cld-signature") or ""):
+            raise errors.NotAuthenticated("Invalid or expired notification signature")
         try:
-            return cloudinary.api.resource(public_id, resource_type=resource_type, type=_delivery_type(public_id))
-        except CloudinaryNotFound:
+            notice = json.loads(text)
+        except ValueError:
+            raise errors.BadRequest("Malformed JSON body") from None
+        if not isinstance(notice, dict):
+            raise errors.BadRequest("Request body must be a JSON object")
+        if notice.get("notification_type") != "eager" or not isinstance(notice.get("public_id"), str):
             return None
-        except CloudinaryError as exc:
-            raise errors.StorageFailed("Could not read the uploaded file from storage") from exc
+        results = [e for e in notice.get("eager") or [] if isinstance(e, dict)]
+        failed = [e for e in results if e.get("status") == "failed" or e.get("error")]
+        reason = str(failed[0].get("reason") or failed[0].get("error") or "") if failed else None
+        return StreamEvent(video_public_id=notice["public_id"], ok=bool(results) and not failed, reason=reason)
+
+    def _notification_signed(self, body: str, timestamp: str, signature: str) -> bool:
+        """Cloudinary's webhook signature: SHA-1 over the raw body, the timestamp and our secret; fresh only."""
+        if not timestamp.isdigit() or not signature:
+            return False
+        return bool(cloudinary.utils.verify_notification_signature(body, int(timestamp), signature,
+                                                                   valid_for=NOTIFICATION_VALID_FOR))

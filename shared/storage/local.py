@@ -9,28 +9,44 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from shared import errors
-from shared.media_types import EXTENSION_TYPES, IMAGE_TYPES, VIDEO_TYPES
-from shared.storage.base import FOLDERS, SIGNED_URL_TTL, StoredFile
+from shared.media.probe import probe_video
+from shared.media.types import EXTENSION_TYPES, IMAGE_TYPES, VIDEO_TYPES
+from shared.storage.base import (
+    FOLDERS,
+    MEDIA_FOLDERS,
+    SIGNED_URL_TTL,
+    DirectUpload,
+    DiskFile,
+    PublishedStream,
+    StoredFile,
+    StoredObject,
+    StreamEvent,
+)
 
 MEDIA_ROUTE = "/api/v2/media"
+UPLOAD_ROUTE = "/api/v2/uploads"  # the local store's own upload endpoint (functions/uploads.py)
 # A stored name is a UUID plus a known extension: nothing a client sends can name another path.
 _NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|mp4|webm|mkv|mov)$")
 # HLS output: hls/<video id>/master.m3u8 | poster.jpg | <rung>/index.m3u8 | <rung>/seg_NNN.ts
 _HLS_PATH = re.compile(r"^hls/([0-9a-f-]{36})/(master\.m3u8|poster\.jpg|\d{2,4}p/(index\.m3u8|seg_\d{3,5}\.ts))$")
 _HLS_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "jpg": "image/jpeg"}
-_FOLDER_NAMES = {folder for folder, _ in FOLDERS.values()}
 
 
 class LocalStorage:
     name = "local"
+    node_local = True
+    makes_own_streams = False  # HLS is transcoded here (transcode_hls) and published with `publish_hls`
 
     def __init__(self, root: Path, public_url: str, secret: str = "") -> None:
         self.root = root
         self.public_url = public_url.rstrip("/")
         self._secret = secret.encode()
+
+    # -------------------------------------------------------------------------- storing and delivering
 
     def save(self, path: Path, *, kind: str, mime: str) -> StoredFile:
         folder, resource_type = FOLDERS[kind]
@@ -53,45 +69,25 @@ class LocalStorage:
         return StoredFile(public_id=public_id, url=f"{self.public_url}{MEDIA_ROUTE}/{public_id}",
                           resource_type=resource_type, size=target.stat().st_size, format=ext)
 
+    def delete(self, public_id: str, *, resource_type: str) -> None:
+        if resource_type == "hls":  # a whole rendition tree: hls/<video id>
+            folder = self._hls_dir(public_id.split("/", 1)[1]) if public_id.startswith("hls/") else None
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            return
+        path = self._resolve(public_id)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
     def url_for(self, public_id: str, *, resource_type: str, private: bool) -> str:
         url = f"{self.public_url}{MEDIA_ROUTE}/{public_id}"
         if not private:
             return url
-        return f"{url}?{self.signed_query(public_id)}"
+        return f"{url}?{self._signed_query(public_id)}"
 
-    def _signature(self, public_id: str, expires: int) -> str:
-        return hmac.new(self._secret, f"{public_id}:{expires}".encode(), hashlib.sha256).hexdigest()
-
-    def signature_valid(self, public_id: str, expires: str | None, signature: str | None) -> bool:
-        """An expiring media URL: HMAC over the path and the expiry time, checked in constant time."""
-        if not expires or not signature or not expires.isdigit() or int(expires) < time.time():
-            return False
-        return hmac.compare_digest(self._signature(public_id, int(expires)), signature)
-
-    def delete(self, public_id: str, *, resource_type: str) -> None:
-        if resource_type == "hls":  # a whole rendition tree: hls/<video id>
-            folder = self.hls_dir(public_id.split("/", 1)[1]) if public_id.startswith("hls/") else None
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
-            return
-        path = self.resolve(public_id)
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-    # -------------------------------------------------------------------------- HLS output
-
-    def hls_dir(self, video_id: str) -> Path | None:
-        try:
-            return self.root / "hls" / str(uuid.UUID(video_id))
-        except ValueError:
-            return None
-
-    def resolve_hls(self, path: str) -> tuple[Path, str, str] | None:
-        """(file, content type, the video id) for an HLS path, or None when it is not one of ours."""
-        match = _HLS_PATH.match(path)
-        if not match:
-            return None
-        return self.root / path, _HLS_TYPES[path.rsplit(".", 1)[1]], match.group(1)
+    def delivery_url(self, public_id: str, *, resource_type: str, private: bool, stored_url: str) -> str:
+        # A published file's URL never changes here; only an unpublished one needs a fresh, expiring signature.
+        return self.url_for(public_id, resource_type=resource_type, private=True) if private else stored_url
 
     def hls_url(self, master_public_id: str, *, private: bool) -> str:
         """The master playlist's URL; a private one carries a signature over the whole hls/<id> folder,
@@ -99,22 +95,99 @@ class LocalStorage:
         url = f"{self.public_url}{MEDIA_ROUTE}/{master_public_id}"
         if not private:
             return url
-        return f"{url}?{self.signed_query(master_public_id.rsplit('/', 1)[0])}"
+        return f"{url}?{self._signed_query(master_public_id.rsplit('/', 1)[0])}"
 
     def poster_url(self, poster_public_id: str, *, private: bool) -> str:
         return self.hls_url(poster_public_id, private=private)
 
-    def signed_query(self, key: str) -> str:
+    def signed_url_valid(self, public_id: str, expires: str | None, signature: str | None) -> bool:
+        # Every file of a video's HLS output is covered by the one signature over its folder (see `hls_url`).
+        stream = _HLS_PATH.match(public_id)
+        return self._signature_valid(f"hls/{stream.group(1)}" if stream else public_id, expires, signature)
+
+    # -------------------------------------------------------------------------- reading what is stored
+
+    def describe(self, public_id: str, *, resource_type: str) -> StoredObject | None:
+        path = self._resolve(public_id)
+        if path is None or not path.is_file():
+            return None
+        size, fmt = path.stat().st_size, path.suffix[1:]
+        if resource_type != "video":
+            return StoredObject(size=size, format=fmt)
+        facts = probe_video(path)  # what ffmpeg reads in the file itself; a ProbeError when it is not a video
+        return StoredObject(size=size, format=fmt, duration=facts.duration, width=facts.width, height=facts.height)
+
+    def disk_file(self, public_id: str) -> DiskFile | None:
+        if _HLS_PATH.match(public_id):
+            return DiskFile(self.root / public_id, _HLS_TYPES[public_id.rsplit(".", 1)[1]])
+        path = self._resolve(public_id)
+        if path is None:
+            return None
+        return DiskFile(path, EXTENSION_TYPES.get(public_id.rsplit(".", 1)[-1], "application/octet-stream"))
+
+    # -------------------------------------------------------------------------- direct uploads
+
+    def direct_upload_id(self, kind: str) -> str | None:
+        return None  # chosen by `save` when the bytes arrive through our upload endpoint
+
+    def sign_upload(self, *, upload_id: uuid.UUID, public_id: str | None, kind: str,
+                    content_type: str) -> DirectUpload:
+        """The local store's own endpoint: a signed, expiring URL; the bytes are streamed to disk."""
+        query = self._signed_query(_upload_key(upload_id))
+        return DirectUpload(method="PUT", url=f"{self.public_url}{UPLOAD_ROUTE}/{upload_id}?{query}",
+                            public_id=None, headers={"Content-Type": content_type})
+
+    def upload_signature_valid(self, upload_id: uuid.UUID, expires: str | None, signature: str | None) -> bool:
+        return self._signature_valid(_upload_key(upload_id), expires, signature)
+
+    # -------------------------------------------------------------------------- HLS output
+
+    def hls_workdir(self, video_id: uuid.UUID) -> Path:
+        final = self.root / "hls" / str(video_id)
+        # Beside the final folder (same filesystem): publishing is one rename, and players never see half of it.
+        return final.with_name(final.name + ".part")
+
+    def publish_hls(self, video_id: uuid.UUID, workdir: Path) -> PublishedStream:
+        final = self.root / "hls" / str(video_id)
+        shutil.rmtree(final, ignore_errors=True)
+        workdir.rename(final)
+        return PublishedStream(master_public_id=f"hls/{video_id}/master.m3u8",
+                               poster_public_id=f"hls/{video_id}/poster.jpg")
+
+    def stream_folder(self, video_id: uuid.UUID) -> str | None:
+        return f"hls/{video_id}"
+
+    def read_notification(self, body: bytes | str, headers: Mapping[str, str]) -> StreamEvent | None:
+        raise errors.NotFound("Route not found")  # nothing posts notifications about local files
+
+    # -------------------------------------------------------------------------- signing and paths
+
+    def _signature(self, key: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{key}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def _signed_query(self, key: str) -> str:
         expires = int(time.time()) + SIGNED_URL_TTL
         return f"expires={expires}&signature={self._signature(key, expires)}"
 
-    def resolve(self, public_id: str) -> Path | None:
+    def _signature_valid(self, key: str, expires: str | None, signature: str | None) -> bool:
+        """An expiring URL: HMAC over the key and the expiry time, checked in constant time."""
+        if not expires or not signature or not expires.isdigit() or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(self._signature(key, int(expires)), signature)
+
+    def _hls_dir(self, video_id: str) -> Path | None:
+        try:
+            return self.root / "hls" / str(uuid.UUID(video_id))
+        except ValueError:
+            return None
+
+    def _resolve(self, public_id: str) -> Path | None:
         """The file for a public id, or None when the id is not one of ours (no traversal possible)."""
         folder, _, name = public_id.partition("/")
-        if folder not in _FOLDER_NAMES or not _NAME.match(name):
+        if folder not in MEDIA_FOLDERS or not _NAME.match(name):
             return None
         return self.root / folder / name
 
-    @staticmethod
-    def content_type(public_id: str) -> str:
-        return EXTENSION_TYPES.get(public_id.rsplit(".", 1)[-1], "application/octet-stream")
+
+def _upload_key(upload_id: uuid.UUID) -> str:
+    return f"upload:{upload_id}"

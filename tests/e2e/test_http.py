@@ -137,12 +137,27 @@ def test_a_json_body_over_1mb_is_413(server):
     assert response.status_code == 413
 
 
-def test_a_client_cannot_forge_a_staged_upload(server):
-    response = requests.post(f"{server}/api/v2/user/register", headers={"X-VizTube-Staged-Form": "guess",
-                                                                        "Content-Type": "application/json"},
-                             data=b'{"username": "x"}', timeout=10)
+def test_a_staged_form_reaches_only_its_own_request_and_never_outlives_it(server):
+    from tests.e2e.conftest import SERVER_HOME, signed_in_user
 
-    assert response.status_code == 415
+    headers, _ = signed_in_user(server, "stage")
+    staging = SERVER_HOME / "staging"
+    big = png_bytes(extra=2 * 1024 * 1024)
+
+    # The shim streams the form to disk before routing; the handler refuses before reading it: still removed.
+    refused = requests.patch(f"{server}/api/v2/user/update-avatar", files={"avatar": ("a.png", big, "image/png")},
+                             timeout=30)
+    # Nothing a client sends can name a staged form: the old one-time header is just a header now.
+    forged = requests.patch(f"{server}/api/v2/user/update-avatar", timeout=30,
+                            headers={**headers, "X-VizTube-Staged-Form": "guess", "Content-Type": "application/json"},
+                            data=b"{}")
+    mine = requests.patch(f"{server}/api/v2/user/update-avatar", headers=headers, timeout=30,
+                          files={"avatar": ("mine.png", png_bytes(3, 3), "image/png")})
+
+    assert refused.status_code == 401
+    assert forged.status_code == 415
+    assert mine.status_code == 200, mine.text
+    assert list(staging.iterdir()) == []
 
 
 def test_a_bad_upload_through_the_streaming_path_leaves_nothing(server):

@@ -124,7 +124,7 @@ def test_a_restarted_node_resumes_its_dead_workers_job_at_once(tmp_path, spawn_w
     (folder / "hold").unlink()
     _until(lambda: _job(job_id)["status"] == "done", 10, "the resumed job finishes")
     assert (_job(job_id)["attempts"], _job(job_id)["worker_pid"]) == (2, second.pid)
-    print(f"resumed {resumed_after:.2f} s after kill -9, process start included")  # noqa: T201
+    print(f"resumed {resumed_after:.2f} s after kill -9, process start included")
 
 
 def test_another_node_takes_over_a_dead_workers_job_within_the_lease(tmp_path, spawn_worker, held):
@@ -146,4 +146,4 @@ def test_another_node_takes_over_a_dead_workers_job_within_the_lease(tmp_path, s
     _until(lambda: _job(job_id)["status"] == "done", 10, "node B finishes the job")
     node_b = (tmp_path / "node-b" / "node-id").read_text().strip()
     assert (_job(job_id)["attempts"], _job(job_id)["worker_node"]) == (2, node_b)
-    print(f"taken over {taken_after:.2f} s after kill -9 (lease {lease} s)")  # noqa: T201
+    print(f"taken over {taken_after:.2f} s after kill -9 (lease {lease} s)")

@@ -27,7 +27,7 @@ def video(server):
     return response.json()["data"]["video"]
 
 
-def _race(count: int, call) -> list[requests.Response]:  # noqa: ANN001
+def _race(count: int, call) -> list[requests.Response]:
     barrier = threading.Barrier(count)
 
     def go(_: int) -> requests.Response:

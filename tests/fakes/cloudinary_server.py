@@ -163,10 +163,10 @@ class FakeCloudinary:
                 self.end_headers()
                 self.wfile.write(out)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._send(*fake._resource(self.path.split("?", 1)[0], self.headers))
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 self._send(*fake._handle(self.path, self.headers, body))
 

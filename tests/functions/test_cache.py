@@ -219,14 +219,14 @@ def test_the_signed_in_user_sees_their_own_profile_edits_at_once(client, make_us
 def test_a_load_that_raced_a_revocation_is_never_served(make_user):
     """A request that read the session as live just before a logout committed must not store that answer
     for the next requests, even when it stores it after the logout's invalidation ran."""
-    from shared import cache
+    from shared import cache, cached
 
     user_id = make_user()["id"]
     loads = []
 
     def slow_load():
         loads.append("live")
-        cache.forget_sign_ins(user_id)  # the logout commits (no transaction open: it runs at once)
+        cached.forget_sign_ins(user_id)  # the logout commits (no transaction open: it runs at once)
         return {"session_expires": 4e9}
 
     def fresh_load():

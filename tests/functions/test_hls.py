@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 import pytest
 
 from shared import db, jobs
-from shared.media_hls import ladder_for
+from shared.media.hls import ladder_for
 from shared.sql import jobs as jobs_sql
 from tests.conftest import jpeg_bytes, media_files, multipart, video_bytes
 

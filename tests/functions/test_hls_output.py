@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from shared import db, jobs, media_probe
-from shared.media_hls import TranscodeError, check_output, ladder_for, transcode
-from shared.media_probe import probe_video
+from shared import db, jobs
+from shared.media import probe as media_probe
+from shared.media.hls import TranscodeError, check_output, ladder_for, transcode
+from shared.media.probe import probe_video
 from shared.settings import reset_settings
 from tests.conftest import TEST_HOME, jpeg_bytes, multipart, video_bytes
 

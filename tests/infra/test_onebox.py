@@ -70,3 +70,22 @@ def test_the_unit_migrates_before_it_starts_the_server(key, expected):
                            .splitlines() if line.startswith("Environment="))  # systemd adds them all up
     assert "WEB_CONCURRENCY=1" in environment and "TRUSTED_PROXIES=127.0.0.1/32" in environment
     assert unit["Service"]["MemoryMax"] == "750M"
+
+
+def test_the_nginx_site_lets_every_upload_route_of_the_policy_through_and_nothing_else(tmp_path):
+    """shared.web.upload_policy is where upload routes and their limits are declared; the site must agree."""
+    from shared.settings import load_settings
+    from shared.web import upload_policy
+
+    site = (INFRA / "nginx" / "viztube.conf").read_text()
+    location = re.search(r"location ~ (\S+) \{\n\s+client_max_body_size (\d+)m;\n\s+proxy_request_buffering off;", site)
+    pattern, nginx_limit = re.compile(location.group(1)), int(location.group(2)) * 1024 * 1024
+    defaults = load_settings({"VIZTUBE_STAGE": "dev", "VIZTUBE_HOME": str(tmp_path)})
+
+    for route in upload_policy.ROUTES:
+        path = re.sub(r"\{[^}]+\}", "0190a000-0000-7000-8000-000000000000", route.path)
+        assert pattern.match(path), route.path  # streamed straight through to the server, unbuffered
+        assert route.body_limit(defaults) <= nginx_limit, route.path
+        assert upload_policy.route_for(route.method, path) is route
+    assert upload_policy.route_for("POST", "/api/v2/user/login") is None
+    assert upload_policy.body_limit("POST", "/api/v2/user/login", "multipart/form-data") == defaults.max_json_bytes

@@ -81,7 +81,7 @@ def main() -> None:
         try:
             result = _handler(invocation["handler"])(invocation["event"], context)
             answer = json.dumps({"result": result})
-        except Exception as exc:  # noqa: BLE001 - reported to the invoker as Lambda reports a function error
+        except Exception as exc:
             answer = json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
                                  "stackTrace": traceback.format_exc()})
         answers.write(answer + "\n")

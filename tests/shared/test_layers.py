@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import media_probe
+from shared.media import probe as media_probe
 from shared.settings import reset_settings
 from tests.conftest import PROJECT_DIR, jpeg_bytes, multipart, video_bytes
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from shared import db
+from shared import db, jobs
 from shared.settings import reset_settings
 from tests.conftest import jpeg_bytes, multipart, video_bytes
 
@@ -69,8 +69,16 @@ def test_a_message_is_sent_only_when_the_transaction_commits(sqs):
     assert [json.loads(b)["jobId"] for b in _drain(sqs_client, queue_url)] == [str(job_id)]
 
 
-def test_a_foreign_message_is_dropped(chalice_client, sqs):
-    event = chalice_client.events.generate_sqs_event(message_bodies=["not json", '{"other": 1}'],
-                                                     queue_name="viztube-jobs")
+def test_a_foreign_message_is_dropped_while_the_batchs_job_still_runs(chalice_client, sqs):
+    job_id = jobs.enqueue("delete_media", {"public_id": "avatars/gone.png", "resource_type": "image",
+                                           "storage": "local"})
+    event = chalice_client.events.generate_sqs_event(
+        message_bodies=["not json", '{"other": 1}', '{"jobId": "not-a-uuid"}', json.dumps({"jobId": str(job_id)})],
+        queue_name="viztube-jobs")
 
-    chalice_client.lambda_.invoke("run_queued_jobs", event)
+    outcome = chalice_client.lambda_.invoke("run_queued_jobs", event).payload
+
+    # Dropped, not reported: a foreign message must never come back to poison the queue (nor reach the DLQ).
+    assert outcome == {"batchItemFailures": []}
+    assert db.fetch_value("SELECT status FROM jobs WHERE id = :id", id=job_id) == "done"
+    assert db.fetch_value("SELECT count(*) FROM jobs") == 1

@@ -3,7 +3,8 @@
 import pytest
 
 from shared import errors
-from shared.uploads import body_limit, is_raw_upload, stage_raw, stream_form
+from shared.web.forms import stage_raw, stream_form
+from shared.web.upload_policy import body_limit, is_raw_upload
 from tests.conftest import multipart, png_bytes
 
 MB = 1024 * 1024

@@ -1,8 +1,9 @@
-"""Multipart uploads: streamed to disk while parsed, so a 100 MB file is never one bytes object.
+"""Multipart forms and raw upload bodies: streamed to disk while parsed, so a 100 MB file is never one bytes
+object.
 
 Two ways a form reaches a handler, same code in the handler:
-* behind the WSGI shim (one box), the shim streams the socket through `stream_form` into a staging
-  directory before routing, registers the result and passes only a one-time token in a header;
+* behind the WSGI shim (one box), the shim streams the socket through `stream_form` into a staging directory
+  before routing and hands the result over on the request's thread (`handing_over`);
 * under Lambda, `chalice local` or the test client, `read_form` parses `raw_body` the same way.
 
 Each form's staging directory is held under an exclusive flock for as long as the form lives (parsing, then
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import secrets
 import shutil
 import tempfile
@@ -24,60 +24,24 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from chalice.app import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from shared import errors
-from shared.http import MULTIPART, media_type
-from shared.media_types import IMAGE_TYPES, sniff_file
+from shared.media.files import UploadedFile, too_large
 from shared.settings import get_settings
 from shared.text import require_storable
+from shared.web.request import MULTIPART, media_type
+from shared.web.upload_policy import UploadRoute
 
-STAGED_HEADER = "x-viztube-staged-form"
-# How each file field is named in messages ("Avatar must be smaller than 10MB").
-LABELS = {"avatar": "Avatar", "coverImage": "Cover Image", "thumbnail": "Thumbnail", "videoFile": "Video file"}
+if TYPE_CHECKING:  # python-multipart declares its callbacks type for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
+
 MAX_TEXT_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 16
-
-# Upload routes and the largest body each may carry (files + text + multipart overhead).
-_MB = 1024 * 1024
-_UPLOAD_ROUTES: list[tuple[str, re.Pattern[str], int]] = [
-    ("POST", re.compile(r"^/api/v2/user/register/?$"), 21 * _MB),
-    ("PATCH", re.compile(r"^/api/v2/user/update-(avatar|cover-image)/?$"), 11 * _MB),
-    ("POST", re.compile(r"^/api/v2/videos/?$"), 111 * _MB),
-    ("PATCH", re.compile(r"^/api/v2/videos/[^/]+/?$"), 11 * _MB),
-    ("PUT", re.compile(r"^/api/v2/uploads/[^/]+/?$"), 101 * _MB),
-]
-# Routes whose body is the file itself (not multipart): the local store's direct-upload endpoint.
-_RAW_UPLOAD = re.compile(r"^/api/v2/uploads/[^/]+/?$")
-
-
-def body_limit(method: str, path: str, content_type: str = MULTIPART) -> int:
-    """The largest request body accepted: uploads get their route's limit, every other body 1 MB."""
-    if content_type.lower().startswith(MULTIPART) or is_raw_upload(method, path):
-        for route_method, pattern, limit in _UPLOAD_ROUTES:
-            if method == route_method and pattern.match(path):
-                return limit
-    return get_settings().max_json_bytes
-
-
-def is_raw_upload(method: str, path: str) -> bool:
-    return method == "PUT" and bool(_RAW_UPLOAD.match(path))
-
-
-@dataclass
-class UploadedFile:
-    field: str
-    path: Path
-    filename: str
-    declared_type: str
-    size: int = 0
-
-    def sniff(self) -> str | None:
-        return sniff_file(self.path) if self.size else None
 
 
 @dataclass
@@ -141,7 +105,7 @@ class _Collector:
         self._text = bytearray()
         self._skip = False
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.on_part_begin,
             "on_header_field": lambda d, s, e: self._add("_header_field", d[s:e]),
@@ -181,7 +145,7 @@ class _Collector:
         path = self.form.directory / secrets.token_hex(8)
         self._file = UploadedFile(self._name, path, filename,
                                   self._headers.get(b"content-type", b"").decode("latin-1"))
-        self._handle = open(path, "wb")  # noqa: SIM115 - closed in on_part_end / cleanup
+        self._handle = open(path, "wb")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._skip:
@@ -218,11 +182,6 @@ def _form_text(raw: bytes, where: str) -> str:
     except UnicodeDecodeError:
         raise errors.BadRequest(f"The {where} is not UTF-8 text") from None
     return require_storable(text, where)
-
-
-def too_large(field_name: str, limit: int) -> errors.PayloadTooLarge:
-    label = LABELS.get(field_name, field_name)
-    return errors.PayloadTooLarge(f"{label} must be smaller than {limit // _MB}MB")
 
 
 def stream_form(chunks: Iterable[bytes], content_type: str, *, max_file_bytes: int,
@@ -262,42 +221,43 @@ def _close_quietly(collector: _Collector) -> None:
         pass
 
 
-# ------------------------------------------------------------------ forms staged by the WSGI shim
+# ------------------------------------------------------------------ a form the WSGI shim staged
 
-_registry: dict[str, StagedForm] = {}
-_registry_lock = threading.Lock()
-
-
-def register_staged(form: StagedForm) -> str:
-    token = secrets.token_urlsafe(24)
-    with _registry_lock:
-        _registry[token] = form
-    return token
-
-
-def discard_staged(token: str) -> None:
-    with _registry_lock:
-        form = _registry.pop(token, None)
-    if form is not None:
-        form.cleanup()
-
-
-def _take_staged(token: str | None) -> StagedForm | None:
-    if not token:
-        return None
-    with _registry_lock:
-        return _registry.pop(token, None)
+_handed = threading.local()
 
 
 @contextmanager
-def read_form(request: Request, *, file_fields: dict[str, int]) -> Iterator[StagedForm]:
+def handing_over(form: StagedForm | None) -> Iterator[None]:
+    """The shim parsed this request's body to disk before routing: the handler running on this thread, for this
+    request, takes it with `read_form` / `read_raw_file`. Nothing a client sends can name a staged form, and what
+    the handler did not take is removed when the request ends."""
+    _handed.form = form
+    try:
+        yield
+    finally:
+        left = getattr(_handed, "form", None)
+        _handed.form = None
+        if left is not None:
+            left.cleanup()
+
+
+def _take_handed_over() -> StagedForm | None:
+    form = getattr(_handed, "form", None)
+    _handed.form = None
+    return form
+
+
+@contextmanager
+def read_form(request: Request, route: UploadRoute | None = None) -> Iterator[StagedForm]:
     """The request's multipart form, files on disk; removed when the block ends.
 
-    `file_fields` maps each allowed file field to its size limit; any other file field is a 400.
+    The upload `route` (shared.web.upload_policy) says which file fields it takes and their limits; any other
+    file field is a 400. Without one, the form may carry text fields only.
     """
+    file_fields = route.file_fields() if route is not None else {}
     if media_type(request) != MULTIPART:
         raise errors.UnsupportedMediaType("Expected multipart/form-data")
-    form = _take_staged(request.headers.get(STAGED_HEADER))
+    form = _take_handed_over()
     if form is None:
         raw = request.raw_body or b""
         form = stream_form([raw if isinstance(raw, bytes) else raw.encode()],
@@ -333,6 +293,25 @@ def stage_raw(chunks: Iterable[bytes], content_type: str, *, staging_dir: Path |
         raise
     form.files["file"] = upload
     return form
+
+
+@contextmanager
+def read_raw_file(request: Request) -> Iterator[UploadedFile]:
+    """A raw upload body as a file on disk (streamed there by the shim, or written from raw_body)."""
+    form = _take_handed_over()
+    if form is None:
+        raw = request.raw_body or b""
+        form = stage_raw([raw if isinstance(raw, bytes) else raw.encode()], request.headers.get("content-type", ""))
+    try:
+        yield form.files["file"]
+    finally:
+        form.cleanup()
+
+
+def read_text_fields(request: Request) -> dict[str, Any]:
+    """The text fields of a multipart body that carries no files (e.g. update-account sent as form-data)."""
+    with read_form(request) as form:
+        return dict(form.fields)
 
 
 def _last_modified(path: Path) -> float:
@@ -381,33 +360,3 @@ def sweep_staging(staging_dir: Path | None = None, *, min_idle_seconds: float = 
         finally:
             os.close(fd)
     return removed
-
-
-@contextmanager
-def read_raw_file(request: Request) -> Iterator[UploadedFile]:
-    """A raw upload body as a file on disk (streamed there by the shim, or written from raw_body)."""
-    form = _take_staged(request.headers.get(STAGED_HEADER))
-    if form is None:
-        raw = request.raw_body or b""
-        form = stage_raw([raw if isinstance(raw, bytes) else raw.encode()], request.headers.get("content-type", ""))
-    try:
-        yield form.files["file"]
-    finally:
-        form.cleanup()
-
-
-def read_text_fields(request: Request) -> dict[str, Any]:
-    """The text fields of a multipart body that carries no files (e.g. update-account sent as form-data)."""
-    with read_form(request, file_fields={}) as form:
-        return dict(form.fields)
-
-
-def check_image(upload: UploadedFile) -> str:
-    """Validate an image by size and content; return its real MIME type."""
-    limit = get_settings().max_image_bytes
-    if upload.size > limit:
-        raise too_large(upload.field, limit)
-    mime = upload.sniff()
-    if mime not in IMAGE_TYPES:
-        raise errors.BadRequest(f"{LABELS.get(upload.field, upload.field)} must be a JPG, PNG, or WEBP")
-    return mime

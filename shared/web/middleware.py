@@ -12,8 +12,11 @@ from collections.abc import Callable
 from chalice import Response
 from chalice.app import CaseInsensitiveMapping, Request
 
-from shared import cors, errors, metrics, ratelimit
-from shared.http import client_ip, error_response, request_id_var
+from shared import errors, metrics, ratelimit
+from shared.logs import request_id_var
+from shared.web import cors
+from shared.web.client_ip import client_ip
+from shared.web.envelope import error_response
 
 log = logging.getLogger("viztube.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -36,7 +39,7 @@ def _rewrap_chalice_error(response: Response) -> Response:
             return response
     if not (isinstance(body, dict) and "Code" in body and "Message" in body):
         return response
-    message = _CHALICE_MESSAGES.get(body["Code"], body["Message"])
+    message = str(_CHALICE_MESSAGES.get(body["Code"], body["Message"]))
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
     return error_response(response.status_code, message, headers=headers)
 

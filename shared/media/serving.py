@@ -51,7 +51,7 @@ def serve_file(request: Request, path: Path, content_type: str, *, cache_control
     stat = path.stat()
     size = stat.st_size
     etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": content_type,
         "ETag": etag,
         "Accept-Ranges": "bytes",

@@ -30,3 +30,9 @@ def sniff(head: bytes) -> str | None:
 def sniff_file(path: Path) -> str | None:
     with open(path, "rb") as f:
         return sniff(f.read(64))
+
+VIDEO_FORMAT_MESSAGE = "Invalid video format. Must be MP4, WEBM, MKV, or MOV."
+IMAGE_FORMAT_MESSAGE = "Invalid image format. Must be JPG, PNG, or WEBP."
+# A stored object's format (as storage describes it) → the MIME type we record.
+VIDEO_FORMATS = {"mp4": "video/mp4", "webm": "video/webm", "mkv": "video/x-matroska", "mov": "video/quicktime"}
+IMAGE_FORMATS = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.media_probe import VideoFacts, run_ffmpeg
+from shared.media.probe import VideoFacts, run_ffmpeg
 
 SEGMENT_SECONDS = 4
 TRANSCODE_TIMEOUT = 3 * 3600
