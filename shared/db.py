@@ -208,7 +208,11 @@ def _get_pool() -> PooledDB:
                     maxconnections=size,
                     blocking=True,  # a request waits for a free connection instead of failing
                     ping=(1, _ping),  # checked when taken from the pool: a dropped connection is replaced
-                    setsession=["SET TIME ZONE 'UTC'", "SET statement_timeout = '30s'"],
+                    # Prepared statements, but each execution planned for its own parameters, as unnamed ones
+                    # were: a generic plan cannot see that an optional filter (`CAST(:q AS text) IS NULL OR ...`)
+                    # is off, and would scan where the custom plan uses an index.
+                    setsession=["SET TIME ZONE 'UTC'", "SET statement_timeout = '30s'",
+                                "SET plan_cache_mode = force_custom_plan"],
                     reset=False,  # transactions end in COMMIT or ROLLBACK here; nothing to reset on return
                 )
     if created:
