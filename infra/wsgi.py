@@ -118,11 +118,14 @@ def _file_iter(path: str, start: int, length: int) -> Iterator[bytes]:
 # Granian (like wsgiref) builds each environ on top of the process environment: an HTTP_* variable of
 # the process is not a request header, unless the request really sent it (then its value wins).
 _PROCESS_HTTP_VARS = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
+# The process's other variables, skipped with one set difference (in C) rather than a test per key: Granian's
+# environ carries the whole process environment, ~50 keys, and scanning them was 4 µs a request.
+_PROCESS_KEYS = frozenset(os.environ) - _PROCESS_HTTP_VARS.keys()
 
 
 def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
-    return {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
-            if k.startswith("HTTP_") and _PROCESS_HTTP_VARS.get(k) != v}
+    return {k[5:].replace("_", "-").lower(): environ[k] for k in environ.keys() - _PROCESS_KEYS
+            if k.startswith("HTTP_") and _PROCESS_HTTP_VARS.get(k) != environ[k]}
 
 
 def request_path(environ: dict[str, Any]) -> str:

@@ -64,6 +64,11 @@ def _check(limiter: MovingWindowRateLimiter, item: RateLimitItem, identifiers: l
     return limiter.get_window_stats(item, *identifiers)
 
 
+def enabled() -> bool:
+    """Whether limits apply at all (RATE_LIMITS=off turns them off): callers skip working out their keys."""
+    return get_settings().rate_limits_enabled
+
+
 def hit(name: str, *keys: object) -> None:
     """Count one request against limit `name` for these keys; 429 with Retry-After and RateLimit-* when over."""
     settings = get_settings()
