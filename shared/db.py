@@ -308,9 +308,9 @@ class Tx:
         steady = self._conn._con  # DBUtils' steady connection; its _con is the pg8000 one
         for attempt in (1, 2):
             raw = steady._con
-            name_bin, columns, input_funcs, converted, names = _prepared(raw, sql)
-            values = make_params(raw.py_types, [params[name] for name in names])
             try:
+                name_bin, columns, input_funcs, converted, names = _prepared(raw, sql)
+                values = make_params(raw.py_types, [params[name] for name in names])
                 context = raw.execute_named(name_bin, values, columns, input_funcs, converted)
             except pg8000.dbapi.DatabaseError as exc:
                 info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
@@ -396,11 +396,14 @@ def _commit(conn: Any) -> None:
 
 
 @contextmanager
-def transaction(*, wait_for_disk: bool = True) -> Iterator[Tx]:
+def transaction(*, wait_for_disk: bool = True, snapshot: bool = False,
+                settings: tuple[str, ...] = ()) -> Iterator[Tx]:
     """Open a transaction (or join the one already open on this thread); commit on success, roll back on error.
 
     `wait_for_disk=False` commits without waiting for the WAL flush (synchronous_commit off, for this
     transaction only): for writes a crash may forget without harm, such as a view or a history entry.
+    `snapshot=True`: a read-only transaction whose statements all see one snapshot (REPEATABLE READ READ ONLY).
+    `settings`: SET LOCAL assignments (constant text) for this transaction, sent with the BEGIN.
     """
     current: Tx | None = getattr(_local, "tx", None)
     if current is not None:
@@ -412,7 +415,11 @@ def transaction(*, wait_for_disk: bool = True) -> Iterator[Tx]:
         # BEGIN is the first statement: if the pooled connection died meanwhile, DBUtils reconnects and
         # retries it, nothing having run yet. begin() then tells DBUtils never to retry a later statement.
         # Without parameters it goes as one simple-protocol message, SET LOCAL included: one round trip.
-        tx.execute("BEGIN" if wait_for_disk else "BEGIN; SET LOCAL synchronous_commit TO off")
+        begin = ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else "BEGIN"]
+        begin += [f"SET LOCAL {setting}" for setting in settings]
+        if not wait_for_disk:
+            begin.append("SET LOCAL synchronous_commit TO off")
+        tx.execute("; ".join(begin))
     except BaseException:
         _release(conn)
         raise

@@ -23,8 +23,7 @@ def stats(*, user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def videos(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    with db.transaction() as tx:
-        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    with db.transaction(snapshot=True) as tx:  # the page and its total from one snapshot
         rows = tx.fetch_all(
             f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V},"
             " (SELECT count(*) FROM likes l WHERE l.video_id = v.id) AS likes_count"

@@ -88,12 +88,10 @@ def list_published(*, limit: int, offset: int, sort_by: str, ascending: bool, us
         return [], 0
     page_sql, count_sql = list_sql(sort_by=sort_by, ascending=ascending, filtered=bool(user_id or tsquery))
     prefix = "EXPLAIN (FORMAT JSON) " if explain else ""
-    with db.transaction() as tx:
-        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        if tsquery:
-            # PostgreSQL misjudges how many rows a rare prefix term ('zebra:*') matches and would read the
-            # whole table; the GIN index is always the better path for a search, so take that off the table.
-            tx.execute("SET LOCAL enable_seqscan = off")
+    # PostgreSQL misjudges how many rows a rare prefix term ('zebra:*') matches and would read the whole table;
+    # the GIN index is always the better path for a search, so take that off the table. One snapshot for the page
+    # and its total; the BEGIN carries both settings (one round trip).
+    with db.transaction(snapshot=True, settings=("enable_seqscan = off",) if tsquery else ()) as tx:
         rows = tx.fetch_all(prefix + page_sql, uid=user_id, q=tsquery, limit=limit, offset=offset)
         count_params = {"uid": user_id, "q": tsquery} if user_id or tsquery else {}
         total = tx.fetch_value(prefix + count_sql, **count_params)
