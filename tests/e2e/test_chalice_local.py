@@ -1,5 +1,6 @@
 """`chalice local` serves the same app on the embedded defaults (database started and migrated on first use)."""
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import requests
 
+from infra.pg_supervisor import stop_postmaster
 from tests.conftest import PROJECT_DIR, png_bytes
 from tests.e2e.conftest import free_port, server_env, stop, wait_until_up
 
@@ -35,3 +37,7 @@ def test_chalice_local_runs_on_the_embedded_defaults():
         assert (home / "pgdata" / "PG_VERSION").exists()
     finally:
         stop(proc, signal.SIGINT)
+        # `chalice local` leaves the embedded database it started running after Ctrl-C (pgserver stops it only
+        # at a clean interpreter exit): stop it here, and remove the scratch home, so a test run leaves nothing.
+        stop_postmaster(home / "pgdata")
+        shutil.rmtree(home, ignore_errors=True)
