@@ -17,8 +17,10 @@ def iso_timestamp(value: dt.datetime) -> str:
     """ISO-8601 UTC with milliseconds, as the original serialises: 2026-06-14T08:42:08.123Z."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    elif value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    # isoformat is C; strftime plus an f-string cost a third more, twice per listed row.
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _json_default(value: Any) -> Any:
