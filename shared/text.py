@@ -55,7 +55,7 @@ def require_storable_tree(value: Any, path: str = "") -> None:
 
 
 def control_character(value: str) -> str | None:
-    """The first control character (Unicode category Cc) other than tab or newline in `value`, as U+XXXX."""
+    """The first control character (Unicode category Cc) other than tab or newline in `value`, written like U+001B."""
     found = _CONTROL.search(value)
     return None if found is None else f"U+{ord(found.group()):04X}"
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,20 +60,26 @@ def server_env(home: Path, port: int, **extra: str) -> dict[str, str]:
 SERVER_HOME = Path(tempfile.mkdtemp(prefix="viztube-e2e-"))
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    home = SERVER_HOME
-    port = free_port()
-    log = home / "server.log"
+@contextmanager
+def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`python -m infra.serve` with this environment (its PORT included), its output in `log`; yields its base URL
+    once healthy, and stops it (SIGTERM) at the end."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, env=server_env(home, port),
-                                stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{env['PORT']}"
     try:
         wait_until_up(base, proc, log)
         yield base
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    port = free_port()
+    with running_server(server_env(SERVER_HOME, port), SERVER_HOME / "server.log") as base:
+        yield base
 
 
 def signed_in_user(base: str, prefix: str = "u") -> tuple[dict[str, str], dict]:

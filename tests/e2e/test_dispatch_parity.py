@@ -19,7 +19,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -40,8 +39,8 @@ from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 from shared.media import serving as media_serving
 from shared.web.dispatch import Dispatched, parse_query, split_target
 from shared.web.envelope import JSON_CONTENT_TYPE, error_json
-from tests.conftest import PROJECT_DIR, TEST_HOME, multipart, png_bytes, video_bytes
-from tests.e2e.conftest import free_port, stop, wait_until_up
+from tests.conftest import TEST_HOME, multipart, png_bytes, video_bytes
+from tests.e2e.conftest import free_port, running_server
 
 LANES = ("server", "gateway", "inproc")
 HOST = "testserver"
@@ -206,19 +205,10 @@ def shim() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def parity_server(shim: ModuleType) -> Iterator[str]:
     """The real server on this test session's database and VIZTUBE_HOME."""
-    port = free_port()
-    log = TEST_HOME / "parity-server.log"
-    env = {**os.environ, "VIZTUBE_HOME": str(TEST_HOME), "PORT": str(port), "HOST": "127.0.0.1", "CACHE": "off",
-           "WEB_CONCURRENCY": "1", "WEB_THREADS": "4", "LOG_LEVEL": "WARNING"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, proc, log)
+    env = {**os.environ, "VIZTUBE_HOME": str(TEST_HOME), "PORT": str(free_port()), "HOST": "127.0.0.1",
+           "CACHE": "off", "WEB_CONCURRENCY": "1", "WEB_THREADS": "4", "LOG_LEVEL": "WARNING"}
+    with running_server(env, TEST_HOME / "parity-server.log") as base:
         yield base
-    finally:
-        stop(proc)
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def _request(op: dict[str, Any], place: str, field: str | None, hostile: str | b
         values: dict[str, Any] = {name: _ordinary(name) for name in json_fields}
         if place == "json":
             values[field or "content"] = hostile
-            body = json.dumps(values, ensure_ascii=True).encode()  # NUL as \u0000, surrogates as \udXXX
+            body = json.dumps(values, ensure_ascii=True).encode()  # NUL as \u0000, a surrogate as \ud800
             headers["Content-Type"] = "application/json"
         elif place == "json-bytes":  # raw bytes that are not UTF-8 inside a JSON string
             body = json.dumps(values).encode().replace(b'"ordinary', b'"' + _wire(hostile) + b"ordinary", 1)
