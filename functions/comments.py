@@ -26,9 +26,8 @@ def list_comments(video_id: str) -> Response:
     vid = visible_video_id(parse_uuid(video_id, "Invalid video ID"), user)
     page, limit = page_params(request)
     rows = comments_sql.list_for_video(video_id=vid, limit=limit, offset=(page - 1) * limit)
-    data = [CommentWithUser.model_validate({**r, "user": {"username": r["owner_username"],
-                                                          "fullname": r["owner_fullname"],
-                                                          "avatar": r["owner_avatar"]}}).dump() for r in rows]
+    data = [CommentWithUser.shape({**r, "user": {"username": r["owner_username"], "fullname": r["owner_fullname"],
+                                                 "avatar": r["owner_avatar"]}}) for r in rows]
     return ok(data, "Comments fetched successfully")
 
 

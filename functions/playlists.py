@@ -57,7 +57,7 @@ def list_user_playlists(user_id: str) -> Response:
         raise errors.NotFound("User not found")
     page, limit = page_params(request)
     rows = playlists_sql.list_for_user(user_id=owner, viewer_id=user.id, limit=limit, offset=(page - 1) * limit)
-    return ok([PlaylistSummary.model_validate(r).dump() for r in rows], "User playlists fetched successfully")
+    return ok([PlaylistSummary.shape(r) for r in rows], "User playlists fetched successfully")
 
 
 @bp.route("/{playlist_id}", methods=["GET"])

@@ -46,7 +46,7 @@ def list_subscribers(channel_id: str) -> Response:
     channel = _existing_user(channel_id, "Invalid channel ID", "Channel not found")
     page, limit = page_params(request, default_limit=20)
     rows = subscriptions_sql.subscribers_of(channel_id=channel, limit=limit, offset=(page - 1) * limit)
-    return ok([ChannelBrief.model_validate(r).dump() for r in rows], "Subscribers fetched successfully")
+    return ok([ChannelBrief.shape(r) for r in rows], "Subscribers fetched successfully")
 
 
 @bp.route("/u/{subscriber_id}", methods=["GET"])
@@ -57,4 +57,4 @@ def list_subscribed_channels(subscriber_id: str) -> Response:
     subscriber = _existing_user(subscriber_id, "Invalid subscriber ID", "User not found")
     page, limit = page_params(request, default_limit=20)
     rows = subscriptions_sql.channels_of(subscriber_id=subscriber, limit=limit, offset=(page - 1) * limit)
-    return ok([ChannelBrief.model_validate(r).dump() for r in rows], "Subscribed channels fetched successfully")
+    return ok([ChannelBrief.shape(r) for r in rows], "Subscribed channels fetched successfully")

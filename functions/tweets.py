@@ -48,7 +48,7 @@ def list_user_tweets(user_id: str) -> Response:
         raise errors.NotFound("User not found")
     page, limit = page_params(request)
     rows = tweets_sql.list_for_user(user_id=owner_id, limit=limit, offset=(page - 1) * limit)
-    data = [TweetWithCount.model_validate({**r, "count": {"likes": r["likes_count"]}}).dump() for r in rows]
+    data = [TweetWithCount.shape({**r, "count": {"likes": r["likes_count"]}}) for r in rows]
     return ok(data, "Tweets fetched successfully")
 
 

@@ -21,12 +21,49 @@ Timestamp = Annotated[dt.datetime, PlainSerializer(iso_timestamp, return_type=st
 
 
 class Out(BaseModel):
-    """Base of every response shape: snake_case in Python, camelCase on the wire."""
+    """Base of every response shape: snake_case in Python, camelCase on the wire.
+
+    Two ways to put a row on the wire: `Model.model_validate(row).dump()` checks it against the model first (for
+    one object built in Python); `Model.shape(row)` maps a row of our own SQL straight to the model's wire keys, for
+    pages of rows, where a model per row was a third of a listed page's CPU. Both give the same JSON: the
+    conformance test compares them on every shape a page uses, and the OpenAPI suite checks the answers.
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+    @classmethod
+    def shape(cls, row: Mapping[str, Any]) -> dict[str, Any]:
+        """`row` under the model's wire keys, nested shapes shaped, defaults filled in; UUIDs and timestamps are left
+        for the wire encoder (which writes them as `dump` does)."""
+        plan = cls.__dict__.get("_wire_plan") or _compile_plan(cls)
+        out: dict[str, Any] = {}
+        for key, name, nested, default in plan:
+            value = row[name] if default is _REQUIRED or name in row else default
+            if nested is not None and value is not None:
+                value = [nested.shape(v) for v in value] if isinstance(value, list) else nested.shape(value)
+            out[key] = value
+        return out
+
+
+_REQUIRED = object()
+_Plan = list[tuple[str, str, "type[Out] | None", Any]]
+
+
+def _compile_plan(model: type[Out]) -> _Plan:
+    """Per field: its wire key, its name in the row, the nested Out shape (alone, in a list, or optional), its
+    default. Computed once per class (on first use) from the model's own fields, so the two ways cannot drift."""
+    plan: _Plan = []
+    for name, info in model.model_fields.items():
+        key = info.serialization_alias or info.alias or name
+        candidates = (info.annotation, *get_args(info.annotation))
+        nested = next((c for c in candidates for c in (c, *get_args(c))
+                       if isinstance(c, type) and issubclass(c, Out)), None)
+        plan.append((key, name, nested, _REQUIRED if info.is_required() else info.default))
+    type.__setattr__(model, "_wire_plan", plan)
+    return plan
 
 
 class In(BaseModel):

@@ -1,4 +1,5 @@
-"""How a stored video is shown: its delivery URLs (signed and expiring while it is unpublished) and its shapes."""
+"""How a stored video is shown: its delivery URLs (signed and expiring while it is unpublished) and its shapes
+(`Out.shape`: rows of our own SQL, a page of them per request, mapped to the wire keys without a model per row)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def _urls(row: dict[str, Any]) -> dict[str, str | None]:
 
 
 def present(row: dict[str, Any]) -> dict[str, Any]:
-    return VideoOut.model_validate({**row, **_urls(row)}).dump()
+    return VideoOut.shape({**row, **_urls(row)})
 
 
 def present_with_owner(row: dict[str, Any]) -> dict[str, Any]:
     owner = {"fullname": row["owner_fullname"], "username": row["owner_username"], "avatar": row["owner_avatar"]}
-    return VideoWithOwner.model_validate({**row, **_urls(row), "user": owner}).dump()
+    return VideoWithOwner.shape({**row, **_urls(row), "user": owner})

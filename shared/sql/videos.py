@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -63,38 +64,46 @@ _LIST_WHERE = ("v.is_published AND (CAST(:uid AS uuid) IS NULL OR v.user_id = :u
                " AND (CAST(:q AS text) IS NULL OR v.search @@ to_tsquery('simple', :q))")
 
 
-def list_sql(*, sort_by: str, ascending: bool, filtered: bool = True) -> tuple[str, str]:
-    """(page query, count query) of the public feed; parameters :uid, :q, :limit, :offset.
+def _count_sql(filtered: bool) -> str:
+    return (f"SELECT count(*) FROM videos v WHERE {_LIST_WHERE}" if filtered
+            else "SELECT value FROM counters WHERE name = 'published_videos'")
 
-    The unfiltered total comes from a trigger-kept counter: counting ~every row per request is O(n).
+
+def list_sql(*, sort_by: str, ascending: bool, filtered: bool = True) -> str:
+    """The public feed's page with its total in one statement (one snapshot, one round trip): every row carries
+    `total_docs`; parameters :uid, :q, :limit, :offset.
+
+    The unfiltered total comes from a trigger-kept counter: counting ~every row per request is O(n). The count is
+    an uncorrelated subquery, computed once; the outer ORDER BY only re-sorts the page's own rows.
     """
     direction = "ASC" if ascending else "DESC"
     page = (f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}"
             f" FROM videos v JOIN users u ON u.id = v.user_id WHERE {_LIST_WHERE}"
             f" ORDER BY {SORTS[sort_by]} {direction}, v.id {direction} LIMIT :limit OFFSET :offset")
-    if not filtered:
-        return page, "SELECT value FROM counters WHERE name = 'published_videos'"
-    return page, f"SELECT count(*) FROM videos v WHERE {_LIST_WHERE}"
+    key = SORTS[sort_by].removeprefix("v.")
+    return (f"SELECT p.*, ({_count_sql(filtered)}) AS total_docs FROM ({page}) p"
+            f" ORDER BY p.{key} {direction}, p.id {direction}")
 
 
 def list_published(*, limit: int, offset: int, sort_by: str, ascending: bool, user_id: uuid.UUID | None,
-                   query: str | None, explain: bool = False) -> tuple[list[dict[str, Any]], int]:
-    """A page of published videos with their owners, and the total, from one snapshot.
-
-    With `explain`, the same statements run under EXPLAIN and the two JSON plans come back instead.
-    """
+                   query: str | None) -> tuple[list[dict[str, Any]], int]:
+    """A page of published videos with their owners, and the total, from one snapshot."""
     tsquery = search_query(query) if query else None
     if query and tsquery is None:
         return [], 0
-    page_sql, count_sql = list_sql(sort_by=sort_by, ascending=ascending, filtered=bool(user_id or tsquery))
-    prefix = "EXPLAIN (FORMAT JSON) " if explain else ""
-    # PostgreSQL misjudges how many rows a rare prefix term ('zebra:*') matches and would read the whole table;
-    # the GIN index is always the better path for a search, so take that off the table. One snapshot for the page
-    # and its total; the BEGIN carries both settings (one round trip).
-    with db.transaction(snapshot=True, settings=("enable_seqscan = off",) if tsquery else ()) as tx:
-        rows = tx.fetch_all(prefix + page_sql, uid=user_id, q=tsquery, limit=limit, offset=offset)
-        count_params = {"uid": user_id, "q": tsquery} if user_id or tsquery else {}
-        total = tx.fetch_value(prefix + count_sql, **count_params)
+    sql = list_sql(sort_by=sort_by, ascending=ascending, filtered=bool(user_id or tsquery))
+    # A search runs with sequential scans off: PostgreSQL misjudges how many rows a rare prefix term ('zebra:*')
+    # matches and would read the whole table, where the GIN index is always the better path (the BEGIN carries
+    # the setting: one round trip more than a plain page).
+    with db.transaction(settings=("enable_seqscan = off",)) if tsquery else contextlib.nullcontext(db) as run:
+        rows = run.fetch_all(sql, uid=user_id, q=tsquery, limit=limit, offset=offset)
+        if not rows:  # past the last page (or nothing found): the total alone
+            filtered = bool(user_id or tsquery)
+            params = {"uid": user_id, "q": tsquery} if filtered else {}
+            return [], int(run.fetch_value(_count_sql(filtered), **params))
+    total = rows[0]["total_docs"]
+    for row in rows:
+        del row["total_docs"]
     return rows, total
 
 

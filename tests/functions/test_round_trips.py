@@ -1,0 +1,70 @@
+"""How many statements the hot reads send to PostgreSQL with the cache off (issue #12): each one is a round trip
+and, on a small box, most of a request's CPU. A new statement on these paths has to be a choice, not an accident."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared import cache, db
+from shared.settings import reset_settings
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL text of every statement shared.db sends while the test runs (the cache off)."""
+    monkeypatch.setenv("CACHE", "off")
+    reset_settings()
+    cache.reset()
+    sent: list[str] = []
+    original = db.Tx._run
+
+    def run(self: db.Tx, sql: str, params: dict[str, Any]) -> Any:
+        sent.append(sql)
+        return original(self, sql, params)
+
+    monkeypatch.setattr(db.Tx, "_run", run)
+    yield sent
+
+
+def test_the_feed_is_one_statement_after_the_session_check(client, make_user, make_video, auth, statements):
+    owner = make_user()
+    for n in range(12):
+        make_video(owner, title=f"clip {n}")
+    headers = auth(owner)
+    statements.clear()
+
+    page = client.get("/api/v2/videos?page=2&limit=5", headers=headers).json_body["data"]
+
+    assert (page["totalDocs"], len(page["docs"]), page["totalPages"], page["hasNextPage"]) == (12, 5, 3, True)
+    assert [d["title"] for d in page["docs"]] == [f"clip {n}" for n in range(6, 1, -1)]
+    feed_statements = [s for s in statements if "FROM videos v JOIN users u" in s]
+    assert len(statements) == 2 and len(feed_statements) == 1, statements  # the session, then page + total
+
+
+def test_a_page_past_the_end_still_says_the_total(client, make_user, make_video, auth, statements):
+    owner = make_user()
+    for n in range(3):
+        make_video(owner, title=f"clip {n}")
+
+    page = client.get("/api/v2/videos?page=4&limit=5", headers=auth(owner)).json_body["data"]
+
+    assert (page["docs"], page["totalDocs"], page["totalPages"], page["hasPrevPage"]) == ([], 3, 1, True)
+
+
+def test_a_search_and_a_channel_filter_count_only_their_own_videos(client, make_user, make_video, auth, statements):
+    owner, other = make_user(), make_user()
+    make_video(owner, title="guitar lesson one")
+    make_video(owner, title="piano lesson")
+    make_video(other, title="guitar lesson two")
+    headers = auth(owner)
+
+    found = client.get("/api/v2/videos?query=guitar&limit=1", headers=headers).json_body["data"]
+    mine = client.get(f"/api/v2/videos?userId={owner['id']}&limit=1", headers=headers).json_body["data"]
+    nothing = client.get("/api/v2/videos?query=zebra", headers=headers).json_body["data"]
+
+    assert (found["totalDocs"], len(found["docs"])) == (2, 1)
+    assert (mine["totalDocs"], len(mine["docs"])) == (2, 1)
+    assert (nothing["totalDocs"], nothing["docs"]) == (0, [])
