@@ -68,3 +68,21 @@ def test_a_search_and_a_channel_filter_count_only_their_own_videos(client, make_
     assert (found["totalDocs"], len(found["docs"])) == (2, 1)
     assert (mine["totalDocs"], len(mine["docs"])) == (2, 1)
     assert (nothing["totalDocs"], nothing["docs"]) == (0, [])
+
+
+def test_a_watch_page_is_four_statements_and_its_view_does_not_wait_for_the_disk(client, make_user, make_video, auth,
+                                                                                  statements):
+    owner, viewer = make_user(), make_user()
+    video = make_video(owner)
+    headers = auth(viewer)
+    statements.clear()
+
+    first = client.get(f"/api/v2/videos/{video['id']}", headers=headers).json_body["data"]
+    again = client.get(f"/api/v2/videos/{video['id']}", headers=headers).json_body["data"]
+
+    assert (first["views"], again["views"]) == (1, 1)  # one viewer, one view per window
+    assert len(statements) == 8, statements  # session, video, channel, view: no BEGIN / COMMIT around the view
+    view = next(s for s in statements if "INSERT INTO watch_history" in s)
+    assert "set_config('synchronous_commit', 'off', true)" in view
+    # transaction-local: the pooled connection's own setting is untouched after the statement
+    assert db.fetch_value("SELECT current_setting('synchronous_commit')") == "on"
