@@ -34,7 +34,11 @@ _CHALICE_MESSAGES = {
 
 def _rewrap_chalice_error(response: Response) -> Response:
     body = response.body
-    if isinstance(body, (str, bytes)) and response.status_code >= 400:
+    if response.status_code < 400:
+        return response
+    if isinstance(body, (str, bytes)):
+        if not body.startswith('{"Code"' if isinstance(body, str) else b'{"Code"'):  # ours: parsing it cost a 404 6%
+            return response
         try:
             body = json.loads(body)
         except ValueError:
