@@ -6,18 +6,23 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-server.txt requirements-dev.txt
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint migrate local package bench bench-upload clean redis-server nginx wrk
+.PHONY: run test lint migrate local package bench bench-upload bench-resumable worker clean redis-server nginx wrk chromium
 
+# Set-up, said as it goes (a fresh clone installs for about a minute): pip's own lines, then how long it took.
+# chalice 1.34 (its packager drives pip) requires pip<26.3.
 $(STAMP): $(REQS)
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 (its packager drives pip) requires pip<26.3
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
-	@touch $(STAMP)
+	@start=$$(date +%s); \
+	echo "Setting up $(VENV): the pinned Python packages of $(REQS) (about a minute the first time)"; \
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || exit 1; \
+	$(BIN)/python -m pip install -q --upgrade "pip<26.3" || exit 1; \
+	$(BIN)/python -m pip install --no-input -r requirements-dev.txt || exit 1; \
+	touch $(STAMP); \
+	echo "$(VENV) is set up ($$(( $$(date +%s) - start )) s)"
 
 run: $(STAMP)  ## serve the API on HOST:PORT (default 127.0.0.1:8000) the production way
 	$(BIN)/python -m infra.serve
 
-test: $(STAMP) redis-server nginx lint  ## lint, type check, then the whole suite against a real (embedded) PostgreSQL and redis-server
+test: $(STAMP) redis-server nginx chromium lint  ## lint, type check, then the whole suite against a real (embedded) PostgreSQL, redis-server and Chromium
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)  ## ruff (style, imports, stale noqa) and mypy over shared/, functions/ and app.py
@@ -29,6 +34,12 @@ redis-server:  # the Redis paths are tested against Debian's redis-server, insta
 	  echo "installing redis-server (Debian package)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+chromium:  # the browser tests (tests/browser/) drive Debian's Chromium through Playwright, installed when missing
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 migrate: $(STAMP)  ## apply database migrations (DATABASE_URL, or the embedded database)
 	$(BIN)/python -m shared.migrate
@@ -58,6 +69,12 @@ wrk:  # the load generator, Debian's package, installed when missing
 
 bench-upload: $(STAMP)  ## server memory while 100 MB videos upload (1 and 4 at once)
 	$(BIN)/python -m infra.bench.upload_memory
+
+worker: $(STAMP)  ## a job worker (no HTTP) for the home `make run` uses; start N of them for N workers
+	$(BIN)/python -m infra.worker
+
+bench-resumable: $(STAMP)  ## a 1 GB resumable (tus) upload with a connection cut half-way: time, server RSS, checksum
+	$(BIN)/python -m infra.bench.resumable_upload
 
 clean:
 	rm -rf $(VENV) build .chalice/deployments

@@ -7,6 +7,7 @@ from functions import (
     dashboard,
     docs,
     fallback,
+    feed,
     healthcheck,
     jobs,
     likes,
@@ -14,6 +15,7 @@ from functions import (
     metrics,
     playlists,
     subscriptions,
+    tus,
     tweets,
     uploads,
     users,
@@ -48,7 +50,9 @@ app.register_blueprint(healthcheck.bp, url_prefix="/api/v2/healthcheck")
 app.register_blueprint(users.bp, url_prefix="/api/v2/user")
 app.register_blueprint(videos.bp, url_prefix="/api/v2/videos")
 app.register_blueprint(uploads.bp, url_prefix="/api/v2/uploads")
+app.register_blueprint(tus.bp, url_prefix="/api/v2/uploads/tus")
 app.register_blueprint(comments.bp, url_prefix="/api/v2/comments")
+app.register_blueprint(feed.bp, url_prefix="/api/v2/feed")
 app.register_blueprint(tweets.bp, url_prefix="/api/v2/tweets")
 app.register_blueprint(likes.bp, url_prefix="/api/v2/likes")
 app.register_blueprint(subscriptions.bp, url_prefix="/api/v2/subscriptions")

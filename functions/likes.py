@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import CurrentUser, require_user
-from shared.openapi import PAGED, doc
+from shared.openapi import PAGE_HEADERS, PAGED, doc
 from shared.schemas.social import LikeState
 from shared.schemas.videos import VideoWithOwner
 from shared.services.presenters import present_with_owner
@@ -16,6 +16,7 @@ from shared.services.visibility import visible_comment, visible_video_id
 from shared.sql import likes as likes_sql
 from shared.sql import tweets as tweets_sql
 from shared.web.envelope import ok
+from shared.web.paging import page_headers
 from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
@@ -55,10 +56,11 @@ def toggle_tweet_like(tweet_id: str) -> Response:
 
 
 @bp.route("/videos", methods=["GET"])
-@doc("Videos the user liked, newest like first", response=[VideoWithOwner], query=PAGED)
+@doc("Videos the user liked, newest like first", response=[VideoWithOwner], query=PAGED, headers=PAGE_HEADERS)
 def liked_videos() -> Response:
     request = bp.current_request
     user = require_user(request)
     page, limit = page_params(request)
-    rows = likes_sql.liked_videos(user_id=user.id, limit=limit, offset=(page - 1) * limit)
-    return ok([present_with_owner(r) for r in rows], "Liked videos fetched successfully")
+    rows, total = likes_sql.liked_videos(user_id=user.id, limit=limit, offset=(page - 1) * limit)
+    return ok([present_with_owner(r) for r in rows], "Liked videos fetched successfully",
+              headers=page_headers(request, page=page, limit=limit, total=total))

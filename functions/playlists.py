@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import CurrentUser, require_user
-from shared.openapi import EMPTY, PAGED, doc
+from shared.openapi import EMPTY, PAGE_HEADERS, PAGED, doc
 from shared.schemas import parse_input
 from shared.schemas.social import (
     PlaylistDetail,
@@ -24,6 +24,7 @@ from shared.sql import playlists as playlists_sql
 from shared.sql import users as users_sql
 from shared.web.body import read_body
 from shared.web.envelope import ok
+from shared.web.paging import page_headers
 from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
@@ -48,7 +49,7 @@ def create_playlist() -> Response:
 
 
 @bp.route("/user/{user_id}", methods=["GET"])
-@doc("A user's playlists", response=[PlaylistSummary], query=PAGED, errors=(404,))
+@doc("A user's playlists", response=[PlaylistSummary], query=PAGED, headers=PAGE_HEADERS, errors=(404,))
 def list_user_playlists(user_id: str) -> Response:
     request = bp.current_request
     user = require_user(request)
@@ -56,8 +57,9 @@ def list_user_playlists(user_id: str) -> Response:
     if users_sql.get_public(user_id=owner) is None:
         raise errors.NotFound("User not found")
     page, limit = page_params(request)
-    rows = playlists_sql.list_for_user(user_id=owner, viewer_id=user.id, limit=limit, offset=(page - 1) * limit)
-    return ok([PlaylistSummary.shape(r) for r in rows], "User playlists fetched successfully")
+    rows, total = playlists_sql.list_for_user(user_id=owner, viewer_id=user.id, limit=limit, offset=(page - 1) * limit)
+    return ok([PlaylistSummary.shape(r) for r in rows], "User playlists fetched successfully",
+              headers=page_headers(request, page=page, limit=limit, total=total))
 
 
 @bp.route("/{playlist_id}", methods=["GET"])

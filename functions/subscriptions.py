@@ -8,11 +8,12 @@ from chalice import Blueprint, Response
 
 from shared import cached, errors
 from shared.auth import require_user
-from shared.openapi import PAGED, doc
+from shared.openapi import PAGE_HEADERS, PAGED, doc
 from shared.schemas.social import ChannelBrief, SubscriptionState
 from shared.sql import subscriptions as subscriptions_sql
 from shared.sql import users as users_sql
 from shared.web.envelope import ok
+from shared.web.paging import page_headers
 from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
@@ -39,22 +40,24 @@ def toggle_subscription(channel_id: str) -> Response:
 
 
 @bp.route("/c/{channel_id}", methods=["GET"])
-@doc("A channel's subscribers", response=[ChannelBrief], query=PAGED, errors=(404,))
+@doc("A channel's subscribers", response=[ChannelBrief], query=PAGED, headers=PAGE_HEADERS, errors=(404,))
 def list_subscribers(channel_id: str) -> Response:
     request = bp.current_request
     require_user(request)
     channel = _existing_user(channel_id, "Invalid channel ID", "Channel not found")
     page, limit = page_params(request, default_limit=20)
-    rows = subscriptions_sql.subscribers_of(channel_id=channel, limit=limit, offset=(page - 1) * limit)
-    return ok([ChannelBrief.shape(r) for r in rows], "Subscribers fetched successfully")
+    rows, total = subscriptions_sql.subscribers_of(channel_id=channel, limit=limit, offset=(page - 1) * limit)
+    return ok([ChannelBrief.shape(r) for r in rows], "Subscribers fetched successfully",
+              headers=page_headers(request, page=page, limit=limit, total=total))
 
 
 @bp.route("/u/{subscriber_id}", methods=["GET"])
-@doc("Channels a user follows", response=[ChannelBrief], query=PAGED, errors=(404,))
+@doc("Channels a user follows", response=[ChannelBrief], query=PAGED, headers=PAGE_HEADERS, errors=(404,))
 def list_subscribed_channels(subscriber_id: str) -> Response:
     request = bp.current_request
     require_user(request)
     subscriber = _existing_user(subscriber_id, "Invalid subscriber ID", "User not found")
     page, limit = page_params(request, default_limit=20)
-    rows = subscriptions_sql.channels_of(subscriber_id=subscriber, limit=limit, offset=(page - 1) * limit)
-    return ok([ChannelBrief.shape(r) for r in rows], "Subscribed channels fetched successfully")
+    rows, total = subscriptions_sql.channels_of(subscriber_id=subscriber, limit=limit, offset=(page - 1) * limit)
+    return ok([ChannelBrief.shape(r) for r in rows], "Subscribed channels fetched successfully",
+              headers=page_headers(request, page=page, limit=limit, total=total))

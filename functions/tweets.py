@@ -9,13 +9,14 @@ from chalice import Blueprint, Response
 
 from shared import errors
 from shared.auth import require_user
-from shared.openapi import EMPTY, PAGED, doc
+from shared.openapi import EMPTY, PAGE_HEADERS, PAGED, doc
 from shared.schemas import parse_input
 from shared.schemas.social import TweetEditIn, TweetIn, TweetOut, TweetWithCount
 from shared.sql import tweets as tweets_sql
 from shared.sql import users as users_sql
 from shared.web.body import read_body
 from shared.web.envelope import ok
+from shared.web.paging import page_headers
 from shared.web.request import BODY_TYPES, page_params, parse_uuid
 
 bp = Blueprint(__name__)
@@ -39,7 +40,7 @@ def create_tweet() -> Response:
 
 
 @bp.route("/user/{user_id}", methods=["GET"])
-@doc("A user's posts with like counts", response=[TweetWithCount], query=PAGED, errors=(404,))
+@doc("A user's posts with like counts", response=[TweetWithCount], query=PAGED, headers=PAGE_HEADERS, errors=(404,))
 def list_user_tweets(user_id: str) -> Response:
     request = bp.current_request
     require_user(request)
@@ -47,9 +48,9 @@ def list_user_tweets(user_id: str) -> Response:
     if users_sql.get_public(user_id=owner_id) is None:
         raise errors.NotFound("User not found")
     page, limit = page_params(request)
-    rows = tweets_sql.list_for_user(user_id=owner_id, limit=limit, offset=(page - 1) * limit)
+    rows, total = tweets_sql.list_for_user(user_id=owner_id, limit=limit, offset=(page - 1) * limit)
     data = [TweetWithCount.shape({**r, "count": {"likes": r["likes_count"]}}) for r in rows]
-    return ok(data, "Tweets fetched successfully")
+    return ok(data, "Tweets fetched successfully", headers=page_headers(request, page=page, limit=limit, total=total))
 
 
 @bp.route("/{tweet_id}", methods=["PATCH"], content_types=BODY_TYPES)

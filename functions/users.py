@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 
 from shared import errors, ratelimit
 from shared.auth import auth_cookies, cleared_cookies, refresh_token_from, require_user
-from shared.openapi import EMPTY, PAGED, doc
+from shared.openapi import EMPTY, PAGE_HEADERS, PAGED, doc
 from shared.schemas import parse_form, parse_input
 from shared.schemas.users import (
     AvatarForm,
@@ -29,6 +29,7 @@ from shared.web.body import read_body
 from shared.web.client_ip import client_ip
 from shared.web.envelope import ok
 from shared.web.forms import read_form
+from shared.web.paging import page_headers
 from shared.web.request import BODY_TYPES, UPLOAD_TYPES, page_params, path_text, user_agent
 
 bp = Blueprint(__name__)
@@ -138,10 +139,11 @@ def update_cover_image() -> Response:
 
 
 @bp.route("/watch-history", methods=["GET"])
-@doc("Videos the user watched, newest first", response=[VideoWithOwner], query=PAGED)
+@doc("Videos the user watched, newest first", response=[VideoWithOwner], query=PAGED, headers=PAGE_HEADERS)
 def watch_history() -> Response:
     request = bp.current_request
     user = require_user(request)
     page, limit = page_params(request, default_limit=20)
-    rows = history_sql.list_for_user(user_id=user.id, limit=limit, offset=(page - 1) * limit)
-    return ok([present_with_owner(r) for r in rows], "Watch history fetched")
+    rows, total = history_sql.list_for_user(user_id=user.id, limit=limit, offset=(page - 1) * limit)
+    return ok([present_with_owner(r) for r in rows], "Watch history fetched",
+              headers=page_headers(request, page=page, limit=limit, total=total))

@@ -73,13 +73,14 @@ def publish_video() -> Response:
         body = parse_input(VideoRegisterIn, read_body(request))
         row = direct_uploads.register_uploads(user, title=body.title, description=body.description,
                                       video_upload_id=body.video_upload_id,
-                                      thumbnail_upload_id=body.thumbnail_upload_id)
+                                      thumbnail_upload_id=body.thumbnail_upload_id,
+                                      comment_policy=body.commentPolicy or "open")
         return ok({"video": presenters.present(row)}, PUBLISHED)
     _refuse_over_deployment_cap(request)
     with read_form(request, upload_policy.PUBLISH_VIDEO) as form:
         sent = parse_form(VideoPublishForm, form)
         row = videos.publish(user, title=sent.title, description=sent.description, video=sent.videoFile,
-                             thumbnail=sent.thumbnail)
+                             thumbnail=sent.thumbnail, comment_policy=sent.commentPolicy or "open")
     return ok({"video": presenters.present(row)}, PUBLISHED)
 
 
@@ -91,7 +92,7 @@ def get_video(video_id: str) -> Response:
 
 
 @bp.route("/{video_id}", methods=["PATCH"], content_types=BODY_OR_FORM)
-@doc("Change title, description or thumbnail", response=VideoOut, body=VideoUpdateIn, form=VideoUpdateForm,
+@doc("Change title, description, thumbnail or comment policy", response=VideoOut, body=VideoUpdateIn, form=VideoUpdateForm,
      errors=(403, 404))
 def update_video(video_id: str) -> Response:
     request = bp.current_request

@@ -1,5 +1,6 @@
 """Background chores of the serving parent process (`python -m infra.serve`), which runs no requests itself:
-a small periodic-thread helper, and the sweep of uploads abandoned in VIZTUBE_HOME/staging.
+a small periodic-thread helper, and the sweeps of what dead processes left in VIZTUBE_HOME/staging (uploads) and
+VIZTUBE_HOME/scratch (a remote store's media being worked on); infra.worker runs the scratch sweep too.
 
 They run in the parent rather than in the workers because there is one parent whatever WEB_CONCURRENCY is,
 and it outlives the workers Granian respawns after a crash (whose half-written uploads are what the sweep
@@ -52,17 +53,29 @@ class Periodic:
 
 def start_staging_sweeper(staging_dir: Path, interval: float) -> Periodic:
     """Sweep staging now (no worker runs yet: every unlocked entry is a dead upload's), then every `interval`."""
+    return _start_sweeper("staging-sweeper", "upload(s)", staging_dir, interval)
+
+
+def start_scratch_sweeper(scratch_dir: Path, interval: float) -> Periodic:
+    """Sweep VIZTUBE_HOME/scratch now, then every `interval`: the folders of processes that died while working on a
+    remote store's media (a download to transcode, HLS output before its upload). Every live process holds its own
+    folder flocked (shared.storage.scratch), so this is safe beside the node's other processes, workers included."""
+    return _start_sweeper("scratch-sweeper", "scratch folder(s)", scratch_dir, interval)
+
+
+def _start_sweeper(name: str, what: str, directory: Path, interval: float) -> Periodic:
+    # One rule for both: an entry is live while its process holds it flocked (shared.web.forms.sweep_staging).
     from shared.web.forms import sweep_staging
 
-    removed = sweep_staging(staging_dir)
+    removed = sweep_staging(directory)
     if removed:
-        log.warning("removed %d upload(s) abandoned in %s by an earlier run", len(removed), staging_dir)
+        log.warning("removed %d %s abandoned in %s by an earlier run", len(removed), what, directory)
 
     def sweep() -> None:
-        removed = sweep_staging(staging_dir, min_idle_seconds=STAGING_GRACE_SECONDS)
+        removed = sweep_staging(directory, min_idle_seconds=STAGING_GRACE_SECONDS)
         if removed:
-            log.warning("removed %d abandoned upload(s) from %s", len(removed), staging_dir)
+            log.warning("removed %d abandoned %s from %s", len(removed), what, directory)
 
-    sweeper = Periodic("staging-sweeper", interval, sweep).start()
+    sweeper = Periodic(name, interval, sweep).start()
     atexit.register(sweeper.stop)
     return sweeper

@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+import warnings
 
 from granian import Granian
 from granian.constants import Interfaces
@@ -68,11 +69,14 @@ def main() -> int:
     started = time.monotonic()
     settings = get_settings()
     configure_logging(settings.log_level)
+    # pgserver's import says so when XDG_RUNTIME_DIR is unset (a container, a service): harmless, and noise at start.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     if port_in_use(settings.host, settings.port):
         print(f"VizTube cannot start: {settings.host}:{settings.port} is already in use (another server?); "  # noqa: T201
               "stop it or set PORT", file=sys.stderr, flush=True)
         return 1
     if not settings.database_url:
+        print(f"VizTube starting: the embedded PostgreSQL in {settings.pgdata_dir}, then migrations", flush=True)  # noqa: T201
         from infra.pg_supervisor import EmbeddedPostgres
 
         # Started here, in the parent: the workers inherit DATABASE_URL. The parent restarts the database if
@@ -86,22 +90,34 @@ def main() -> int:
     from shared.scale_out import log_start
 
     log_start(settings, log)  # which cache and rate-limit backends, and whether it assumes it is alone
+    from shared.web.cors import cookie_warnings
+
+    for warning in cookie_warnings(settings):  # dev: CORS origins the auth cookies cannot reach
+        log.warning(warning)
     applied = migrate()
     from shared import db
 
     db.close_pool()  # no connection may cross into the workers
     log.info("migrations applied: %s", ", ".join(applied) or "none")
-    from infra.housekeeping import start_staging_sweeper
+    from infra.housekeeping import start_scratch_sweeper, start_staging_sweeper
 
     start_staging_sweeper(settings.staging_dir, settings.staging_sweep_seconds)  # before any worker can upload
+    start_scratch_sweeper(settings.scratch_dir, settings.staging_sweep_seconds)
     options = server_options()
-    print(f"VizTube listening on http://{options['address']}:{options['port']} (stage {settings.stage}, "  # noqa: T201
-          f"storage {settings.storage}, home {settings.home}; ready in {time.monotonic() - started:.1f}s)", flush=True)
+    base = f"http://{options['address']}:{options['port']}"
+    server = Granian("infra.wsgi:application", **options)  # type: ignore[arg-type]
+
+    @server.on_startup
+    def ready() -> None:  # the socket is bound: requests from now on are queued for the workers, not refused
+        print(f"VizTube listening on {base} (stage {settings.stage}, storage {settings.storage}, home "  # noqa: T201
+              f"{settings.home}; ready in {time.monotonic() - started:.1f}s)\n  API docs: {base}/api/v2/docs\n"
+              "  Stop with Ctrl-C", flush=True)
+
     # A forked worker keeps Granian's parent SIGTERM handler until it has loaded the app (~1.5 s) and installed
     # its own: a stop in that window was lost, and waited workers_kill_timeout (20 s, measured). Until then a
     # SIGTERM ends the worker at once; it is serving nothing yet.
     os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
-    Granian("infra.wsgi:application", **options).serve()  # type: ignore[arg-type]
+    server.serve()
     return 0
 
 

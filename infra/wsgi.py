@@ -53,7 +53,8 @@ class _ThreadLocalApp(LocalChalice, app.__class__):  # type: ignore[misc]
 
 app.__class__ = _ThreadLocalApp
 media_serving.SENDFILE_ENABLED = True
-jobs.start_worker()  # this process runs queued jobs (probing, clean-ups) in the background
+if get_settings().jobs_enabled:  # JOBS=off: API only, `python -m infra.worker` runs the jobs elsewhere
+    jobs.start_worker()  # this process runs queued jobs (probing, clean-ups) in the background
 # Start-up objects (modules, the app, pydantic schemas) live for the whole process: move them out of the
 # collector's way, and collect the young generation less often, so full collections stop pausing requests.
 gc.freeze()

@@ -126,10 +126,15 @@ def decode_refresh_token(token: str) -> dict[str, Any]:
 
 
 def _cookie(name: str, value: str, max_age: int) -> str:
-    parts = [f"{name}={value}", f"Max-Age={max_age}", "Path=/", "HttpOnly", "SameSite=Strict"]
+    """One auth cookie. SameSite and Domain come from settings (COOKIE_SAMESITE, COOKIE_DOMAIN): a clearing cookie
+    carries the same Domain, or the browser would keep the one it has."""
+    settings = get_settings()
+    parts = [f"{name}={value}", f"Max-Age={max_age}", "Path=/", "HttpOnly", f"SameSite={settings.cookie_samesite}"]
     if max_age == 0:
         parts.insert(2, "Expires=Thu, 01 Jan 1970 00:00:00 GMT")
-    if get_settings().cookie_secure:
+    if settings.cookie_domain:
+        parts.insert(3 if max_age == 0 else 2, f"Domain={settings.cookie_domain}")
+    if settings.cookie_secure:
         parts.append("Secure")
     return "; ".join(parts)
 

@@ -25,11 +25,11 @@ def ensure_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:
     with _lock:
         server = _servers.get(pgdata)
         if server is None:
-            import pgserver  # heavy import, only on the embedded path
-
             pgdata.mkdir(parents=True, exist_ok=True)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "XDG_RUNTIME_DIR is not set" is harmless
+                warnings.simplefilter("ignore")  # "XDG_RUNTIME_DIR is not set" (at import) is harmless
+                import pgserver  # heavy import, only on the embedded path
+
                 server = pgserver.get_server(str(pgdata), cleanup_mode="stop")
             _servers[pgdata] = server
             log.info("embedded PostgreSQL running in %s", pgdata)
@@ -40,3 +40,12 @@ def ensure_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:
         if "(1 row)" not in exists:
             server.psql(f'CREATE DATABASE "{database}";')
     return f"postgresql://postgres@/{database}?host={quote(socket_dir)}&port={port}"
+
+
+def release_embedded(pgdata: Path) -> None:
+    """Give up this process's handle on the server owning `pgdata`: the server stops if no other process holds one.
+    pgserver does this at interpreter exit; `chalice local` and the tests need it at a time of their choosing."""
+    with _lock:
+        server = _servers.pop(pgdata, None)
+    if server is not None:
+        server.cleanup()

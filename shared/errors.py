@@ -56,6 +56,30 @@ class Conflict(AppError):
     status_code = 409
 
 
+class Gone(AppError):
+    """It was here and expired (a resumable upload past its expiry)"""
+
+    status_code = 410
+
+
+class PreconditionFailed(AppError):
+    """A precondition the request states does not hold (a tus version we do not speak)"""
+
+    status_code = 412
+
+
+class Locked(AppError):
+    """Another request is working on it right now"""
+
+    status_code = 423
+
+
+class ChecksumMismatch(AppError):
+    """The body does not match the checksum the request gave (tus checksum extension: 460)"""
+
+    status_code = 460
+
+
 class PayloadTooLarge(AppError):
     """Request entity too large"""
 

@@ -34,6 +34,7 @@ _wake = threading.Event()
 _heavy_wake = threading.Event()
 _workers: list[threading.Thread] = []
 _worker_lock = threading.Lock()
+_stopping = threading.Event()  # set by stop_worker: the loops finish the job in hand and take no other
 POLL_SECONDS = 2.0
 # CPU-heavy kinds: run by their own thread, one at a time across every process of a node (host).
 HEAVY_KINDS = ["transcode_hls"]
@@ -82,16 +83,25 @@ def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0, nod
     job_id = jobs_sql.insert(kind=kind, payload=payload, delay_seconds=delay_seconds, node=node)
     db.on_commit(_wake.set)
     db.on_commit(_heavy_wake.set)
-    if get_settings().jobs_queue_url:
-        db.on_commit(lambda: _send_to_queue(job_id, delay_seconds))
+    queue_url = queue_for(kind)
+    if queue_url:
+        db.on_commit(lambda: _send_to_queue(queue_url, job_id, delay_seconds))
     return job_id
 
 
-def _send_to_queue(job_id: uuid.UUID, delay_seconds: float) -> None:
+def queue_for(kind: str) -> str | None:
+    """The SQS queue announcing jobs of this kind: the heavy kinds' own (HEAVY_JOBS_QUEUE_URL, consumed by workers
+    on machines of their own) when there is one, else JOBS_QUEUE_URL; None without SQS."""
+    settings = get_settings()
+    if kind in HEAVY_KINDS and settings.heavy_jobs_queue_url:
+        return settings.heavy_jobs_queue_url
+    return settings.jobs_queue_url
+
+
+def _send_to_queue(queue_url: str, job_id: uuid.UUID, delay_seconds: float) -> None:
     from shared.aws import sqs_client
 
-    settings = get_settings()
-    sqs_client().send_message(QueueUrl=settings.jobs_queue_url, MessageBody=f'{{"jobId": "{job_id}"}}',
+    sqs_client().send_message(QueueUrl=queue_url, MessageBody=f'{{"jobId": "{job_id}"}}',
                               DelaySeconds=min(900, int(delay_seconds)))
 
 
@@ -195,9 +205,11 @@ def run_now(job_id: uuid.UUID) -> None:
 
 
 def run_pending(limit: int = 1000, kinds: list[str] | None = None) -> int:
-    """Run runnable jobs until none is left (tests, scripts and the scheduled Lambda)."""
+    """Run runnable jobs until none is left (tests, scripts and the scheduled Lambda). With HEAVY_JOBS_QUEUE_URL the
+    heavy kinds belong to the workers of that queue: left to them unless `kinds` asks for them."""
+    exclude = HEAVY_KINDS if kinds is None and get_settings().heavy_jobs_queue_url else None
     done = 0
-    while done < limit and run_one(kinds=kinds):
+    while done < limit and run_one(kinds=kinds, exclude=exclude):
         done += 1
     return done
 
@@ -205,7 +217,7 @@ def run_pending(limit: int = 1000, kinds: list[str] | None = None) -> int:
 def _light_loop() -> None:
     _wake.set()  # the first pass runs at once: it resumes what this node's dead processes left running
     next_resume = 0.0
-    while True:
+    while not _stopping.is_set():
         _wake.wait(POLL_SECONDS)
         _wake.clear()
         try:
@@ -214,18 +226,18 @@ def _light_loop() -> None:
                 next_resume = time.monotonic() + heartbeat_seconds()
             for task in _housekeeping:
                 task()
-            while run_one(exclude=HEAVY_KINDS):
+            while not _stopping.is_set() and run_one(exclude=HEAVY_KINDS):
                 pass
         except Exception:
             log.exception("job worker pass failed")
 
 
 def _heavy_loop() -> None:
-    while True:
+    while not _stopping.is_set():
         _heavy_wake.wait(POLL_SECONDS)
         _heavy_wake.clear()
         try:
-            while run_one(kinds=HEAVY_KINDS, exclusive=True):
+            while not _stopping.is_set() and run_one(kinds=HEAVY_KINDS, exclusive=True):
                 pass
         except Exception:
             log.exception("transcode worker pass failed")
@@ -235,7 +247,21 @@ def start_worker() -> None:
     """Start this process's worker threads once (one-box server): light jobs, and one heavy job at a time."""
     with _worker_lock:
         if not any(t.is_alive() for t in _workers):
+            _stopping.clear()
             _workers[:] = [threading.Thread(target=_light_loop, name="viztube-jobs", daemon=True),
                            threading.Thread(target=_heavy_loop, name="viztube-transcode", daemon=True)]
             for thread in _workers:
                 thread.start()
+
+
+def stop_worker(timeout: float) -> bool:
+    """Let the worker threads finish the job in hand and take no other; True when they ended within `timeout`
+    seconds. A job still running then keeps its lease until this process exits: its node's next worker resumes it
+    at once (resume_dead_workers), any other node once the lease lapses."""
+    _stopping.set()
+    _wake.set()
+    _heavy_wake.set()
+    deadline = time.monotonic() + timeout
+    for thread in list(_workers):
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in _workers)

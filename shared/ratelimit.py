@@ -1,5 +1,8 @@
 """Rate limits with the `limits` library: in-process by default, Redis (shared by every process) with REDIS_URL.
 
+A refused request is a 429 whose message names the limit and the setting that changes it ("register allows 5 per
+hour per IP (set RATE_LIMIT_REGISTER to change it)"); the server logs it once per limit and key per window.
+
 When that Redis is unreachable (issue #10, point 5), limits are still enforced, per process: each process
 counts in its own memory (logged once per outage, `viztube_ratelimit_fallback` is 1 in /metrics) and goes back
 to the shared counts when Redis answers again (probed every few seconds; shared.breaker). Every Redis call
@@ -30,6 +33,11 @@ _shared: MovingWindowRateLimiter | None = None  # in Redis, with REDIS_URL
 _local: MovingWindowRateLimiter | None = None  # in this process: without REDIS_URL, or while Redis is down
 _breaker = Breaker("rate limits", FALLBACK)
 _lock = threading.Lock()
+# What each limit counts per (the keys its callers pass), for the 429's message.
+COUNTED_PER = {"login_account": "IP and account", "login_ip": "IP", "register": "IP", "refresh": "IP",
+               "uploads": "user", "global": "IP"}
+_logged: dict[tuple[str, ...], float] = {}  # (limit, keys...) -> until when its refusals are not logged again
+_logged_lock = threading.Lock()
 
 
 def _limiters() -> tuple[MovingWindowRateLimiter | None, MovingWindowRateLimiter]:
@@ -50,6 +58,8 @@ def reset() -> None:
     with _lock:
         _shared, _local = None, None
         _breaker = Breaker("rate limits", FALLBACK)
+    with _logged_lock:
+        _logged.clear()
 
 
 def falling_back() -> bool:
@@ -93,12 +103,37 @@ def hit(name: str, *keys: object) -> None:
         return
     reset_at, remaining = over
     retry_after = max(1, math.ceil(reset_at - time.time()))
-    raise errors.TooManyRequests("Too many requests, please try again later", headers={
+    rule = describe(name, item)
+    setting = f"RATE_LIMIT_{name.upper()}"
+    _log_once(identifiers, item, f"rate limit {rule} reached by {keys[0] if keys else '?'}: refusing for {retry_after} s "
+                                 f"({setting} changes it)")
+    raise errors.TooManyRequests(f"Too many requests: {name} allows {rule.split(': ', 1)[1]} (set {setting} to change "
+                                 f"it); try again in {retry_after} s", errors=[rule], headers={
         "Retry-After": str(retry_after),
         "RateLimit-Limit": str(item.amount),
         "RateLimit-Remaining": str(max(0, remaining)),
         "RateLimit-Reset": str(retry_after),
     })
+
+
+def describe(name: str, item: RateLimitItem) -> str:
+    """A limit as people say it: "register: 5 per hour per IP", "login_ip: 30 per 5 minutes per IP"."""
+    unit = item.GRANULARITY.name
+    window = unit if item.multiples == 1 else f"{item.multiples} {unit}s"
+    return f"{name}: {item.amount} per {window} per {COUNTED_PER.get(name, 'client')}"
+
+
+def _log_once(identifiers: list[str], item: RateLimitItem, line: str) -> None:
+    """Log a limit's refusals of one key once per window of that limit (a client retrying in a loop is one line)."""
+    key, now = tuple(identifiers), time.monotonic()
+    with _logged_lock:
+        if _logged.get(key, 0.0) > now:
+            return
+        if len(_logged) > 10_000:  # forget keys whose window is over, so a crowd of clients cannot grow it for ever
+            for stale in [k for k, until in _logged.items() if until <= now]:
+                del _logged[stale]
+        _logged[key] = now + item.get_expiry()
+    log.warning(line)
 
 
 class _Fallback(Collector):

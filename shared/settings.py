@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from functools import lru_cache
@@ -114,6 +115,34 @@ def _digits_or_default(value: Any) -> int:
     return int(value)
 
 
+def _http_url(value: Any) -> str | None:
+    """An http(s) base URL without its trailing slash; blank is unset."""
+    text = str(value or "").strip().rstrip("/")
+    if not text:
+        return None
+    if not text.startswith(("http://", "https://")):
+        _invalid(f"must be an http:// or https:// URL, got {value!r}")
+    return text
+
+
+def _same_site(value: Any) -> str:
+    """A cookie's SameSite, in any case: Strict, Lax or None; blank means the default."""
+    text = str(_blank_is_default(value)).strip().capitalize()
+    if text not in ("Strict", "Lax", "None"):
+        _invalid(f"must be Strict, Lax or None, got {value!r}")
+    return text
+
+
+def _cookie_domain(value: Any) -> str | None:
+    """A cookie's Domain: a host name (a leading dot is dropped, as browsers do); blank is unset (host-only)."""
+    text = str(value or "").strip().lower().removeprefix(".")
+    if not text:
+        return None
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", text):
+        _invalid(f"must be a host name like example.com (no scheme, port or path), got {value!r}")
+    return text
+
+
 def _bcrypt_rounds(rounds: int) -> int:
     if not 4 <= rounds <= 16:
         _invalid("must be between 4 and 16")
@@ -176,8 +205,19 @@ class Settings(BaseSettings):
     access_token_ttl: Seconds = Field(15 * 60, validation_alias="ACCESS_TOKEN_EXPIRY")
     refresh_token_ttl: Seconds = Field(7 * 86400, validation_alias="REFRESH_TOKEN_EXPIRY")
     cors_origins: Annotated[Names, AfterValidator(_origins)] = ()
-    storage: Annotated[str, _one_of("local", "cloudinary")] = "local"
+    # The auth cookies' SameSite (None lets a front end on another site send them, and needs Secure) and Domain
+    # (unset: only the API's own host gets them back).
+    cookie_samesite: Annotated[str, BeforeValidator(_same_site)] = "Strict"
+    cookie_domain: Annotated[str | None, BeforeValidator(_cookie_domain)] = None
+    storage: Annotated[str, _one_of("local", "cloudinary", "s3")] = "local"
     cloudinary_url: MaybeText = None
+    # STORAGE=s3: the bucket (required); any S3-compatible endpoint (unset: AWS's, or AWS_ENDPOINT_URL); path- or
+    # virtual-host-style addressing; the base (a CDN in front of the bucket) published media are delivered from
+    # (unset: the bucket's own URLs). Credentials and region come from boto3's usual chain.
+    s3_bucket: MaybeText = None
+    s3_endpoint_url: Annotated[str | None, BeforeValidator(_http_url)] = None
+    s3_addressing: Annotated[str, _one_of("path", "virtual")] = "virtual"
+    media_base_url: Annotated[str | None, BeforeValidator(_http_url)] = None
     bcrypt_rounds: Annotated[Integer, AfterValidator(_bcrypt_rounds)] = 10
     db_pool_size: Annotated[Integer, AfterValidator(lambda size: max(1, size))] = Field(
         default_factory=lambda data: 1 if _on_lambda(data) else 8)  # one connection per Lambda container
@@ -187,6 +227,8 @@ class Settings(BaseSettings):
     log_level: Annotated[str, AfterValidator(str.upper)] = "INFO"
     view_window_seconds: Seconds = Field(3600, validation_alias="VIEW_WINDOW")
     upload_ttl_seconds: Seconds = Field(3600, validation_alias="UPLOAD_TTL")
+    # How long a resumable (tus) upload may take from creation to its last byte; each chunk received extends it.
+    resumable_ttl_seconds: Seconds = Field(24 * 3600, validation_alias="RESUMABLE_TTL")
     # The deployment's body cap: API Gateway + Lambda take ~6 MB; the one-box server takes each route's own limit.
     max_request_bytes: Annotated[int | None, BeforeValidator(_digits_or_default)] = Field(
         default_factory=lambda data: 6 * MB if _on_lambda(data) else None)
@@ -207,9 +249,14 @@ class Settings(BaseSettings):
     cache_ttl_seconds: Seconds = Field(5 * 60, validation_alias="CACHE_TTL")
     feed_cache_ttl_seconds: Seconds = Field(10, validation_alias="FEED_CACHE_TTL")
     jobs_queue_url: MaybeText = None
+    # A second SQS queue for the heavy kinds (transcoding), consumed by `python -m infra.worker` on machines of its
+    # own while Lambda consumes JOBS_QUEUE_URL: set, heavy jobs are announced there and no sweep runs them elsewhere.
+    heavy_jobs_queue_url: MaybeText = None
     # How long a running job stays claimed without a heartbeat before any node takes it over. Issue #10 wants
     # a dead worker's job taken over within 60 s: 45 s, plus a worker's 2 s poll, is that with room to spare.
     job_lease_seconds: Seconds = Field(45, validation_alias="JOB_LEASE")
+    # Whether API server processes run jobs too (one box); off on API nodes when `python -m infra.worker` runs them.
+    jobs_enabled: Switch = Field(True, validation_alias="JOBS")
     hls_enabled: Switch = Field(True, validation_alias="HLS")
     max_processing_queue: Count = 50
     ffmpeg_binary: MaybeText = None
@@ -245,8 +292,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refusals(self) -> Settings:
         """Variables each fine alone that cannot work together."""
+        if self.cookie_samesite == "None" and not self.cookie_secure:
+            _refused("COOKIE_SAMESITE=None needs Secure cookies (browsers drop a SameSite=None cookie without it), and"
+                     " the dev stage sends them without Secure: use VIZTUBE_STAGE=test or prod behind HTTPS, or keep"
+                     " Strict/Lax and serve the front end from the API's site (e.g. both on localhost)")
         if self.storage == "cloudinary" and not self.cloudinary_url:
             _refused("STORAGE=cloudinary needs CLOUDINARY_URL (cloudinary://key:secret@cloud)")
+        if self.storage == "s3" and not self.s3_bucket:
+            _refused("STORAGE=s3 needs S3_BUCKET (the bucket media are stored in)")
         # Several processes without REDIS_URL share nothing: each counts rate limits on its own (N processes let N
         # times a limit through) and none can tell the others what to forget from a cache, so prod refuses it
         # (issue #10, point 6) and the server warns about it elsewhere (shared.scale_out).
@@ -285,9 +338,21 @@ class Settings(BaseSettings):
         return self.home / "media"
 
     @property
+    def resumable_dir(self) -> Path:
+        """Where resumable uploads gather their bytes on this node's disk until whole: never served, kept until the
+        upload finishes, is terminated or expires (RESUMABLE_TTL)."""
+        return self.home / "resumable"
+
+    @property
     def staging_dir(self) -> Path:
         """Where uploads are spooled while parsed: never served."""
         return self.home / "staging"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where media are worked on for a remote store (a download to probe, HLS output before upload): never
+        served, each piece removed when its work ends."""
+        return self.home / "scratch"
 
     @property
     def pgdata_dir(self) -> Path:

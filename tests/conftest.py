@@ -4,6 +4,7 @@ session, one database per xdist worker, tables truncated after each test; Chalic
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import struct
@@ -18,8 +19,25 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# Everything a run writes goes under one directory that the run's first process (xdist's controller, or the only
+# process) makes and, with the embedded database, removes at the end (pytest_unconfigure): TMPDIR points there, so
+# temporary files of tests, servers and tools do too. pytest's own tmp_path stays where it was (its artefacts, the
+# browser tests' screenshots among them, are kept for the last 3 runs).
+OWNS_RUN_DIR = "VIZTUBE_TEST_RUN_DIR" not in os.environ
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+# pgserver's inter-process lock lives in the runtime directory (platformdirs falls back to TMPDIR/runtime-<uid>):
+# kept where it always was, not in the run's directory, which its exit handler would otherwise make again.
+if "XDG_RUNTIME_DIR" not in os.environ:
+    _runtime = Path(tempfile.gettempdir()) / f"runtime-{os.getuid()}"
+    _runtime.mkdir(mode=0o700, exist_ok=True)
+    _runtime.chmod(0o700)  # platformdirs takes no other mode
+    os.environ["XDG_RUNTIME_DIR"] = str(_runtime)
+RUN_DIR = Path(os.environ.get("VIZTUBE_TEST_RUN_DIR") or tempfile.mkdtemp(prefix="viztube-tests-"))
+os.environ.update({"VIZTUBE_TEST_RUN_DIR": str(RUN_DIR), "TMPDIR": str(RUN_DIR / "tmp")})
+(RUN_DIR / "tmp").mkdir(exist_ok=True)
+tempfile.tempdir = None  # read TMPDIR again
 TEST_HOME = Path(tempfile.mkdtemp(prefix=f"viztube-test-{WORKER}-"))
-PGDATA = Path(os.environ.get("VIZTUBE_TEST_PGDATA", "/tmp/viztube-test-pgdata"))
+PGDATA = Path(os.environ.get("VIZTUBE_TEST_PGDATA") or RUN_DIR / "pgdata")
 
 # Settings are read from the environment, so it is set before any project module is imported.
 os.environ.update({
@@ -79,6 +97,35 @@ TABLES = [r["tablename"] for r in db.fetch_all(
     " AND tablename NOT IN ('schema_migrations', 'counters')")]
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's first process, last: stop the embedded database (whichever process started it; a crashed worker's
+    handle would keep pgserver from stopping it) and remove the run's directory."""
+    if not OWNS_RUN_DIR or hasattr(config, "workerinput"):
+        return
+    from infra.pg_supervisor import stop_postmaster
+    from shared.embedded_pg import release_embedded
+
+    db.close_pool()
+    release_embedded(PGDATA)
+    stop_postmaster(PGDATA)
+    for data_dir in _postmasters_under(RUN_DIR):  # a server a test killed leaves its database running
+        stop_postmaster(data_dir)
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+def _postmasters_under(root: Path) -> list[Path]:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        args = proc.info["cmdline"] or []
+        if proc.info["name"] == "postgres" and "-D" in args[:-1]:
+            data_dir = Path(args[args.index("-D") + 1])
+            if data_dir.is_relative_to(root):
+                found.append(data_dir)
+    return found
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
@@ -86,6 +133,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     db.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     shutil.rmtree(TEST_HOME / "media", ignore_errors=True)
+    shutil.rmtree(TEST_HOME / "resumable", ignore_errors=True)
     reset_settings()
     reset_storage()
     ratelimit.reset()
@@ -246,6 +294,63 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.stop()
 
 
+class S3Bucket:
+    """The bucket of a STORAGE=s3 test, on moto's server: `use` configures the store (S3_ADDRESSING, MEDIA_BASE_URL,
+    ...) and returns it; `client` and `keys` show what the bucket really holds."""
+
+    def __init__(self, name: str, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        import boto3
+
+        self.name, self.endpoint, self._monkeypatch = name, endpoint, monkeypatch
+        self.client = boto3.client("s3", endpoint_url=endpoint)
+
+    def use(self, **env: str) -> Any:
+        from shared.storage import get_storage
+
+        for variable, value in env.items():
+            self._monkeypatch.setenv(variable, value)
+        reset_settings()
+        reset_storage()
+        return get_storage()
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """STORAGE=s3 with a fresh bucket on moto's server, reached as http://localhost:<port>. Names under .localhost
+    resolve to it, as a wildcard DNS record does for a real endpoint, so virtual-host addressing
+    (<bucket>.localhost) works too."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    import requests
+
+    # moto keeps one state per process, whichever server serves it: start from an empty one.
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    endpoint = moto_server.replace("127.0.0.1", "localhost")
+    bucket = S3Bucket("viztube-media", endpoint, monkeypatch)
+    bucket.client.create_bucket(Bucket=bucket.name)
+    # Published media are delivered from the bucket's own URLs: anyone may read the objects tagged
+    # visibility=public, i.e. a published video's media (and avatars, covers), nobody an unpublished one's, through
+    # the policy the README gives, which moto is taught to evaluate as S3 does.
+    from tests.fakes.s3_policy import install, public_media_policy
+
+    install(monkeypatch)
+    bucket.client.put_bucket_policy(Bucket=bucket.name, Policy=json.dumps(public_media_policy(bucket.name)))
+    bucket.use(STORAGE="s3", S3_BUCKET=bucket.name, S3_ENDPOINT_URL=endpoint)
+    return bucket
+
+
 @pytest.fixture
 def fake_cloudinary(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """STORAGE=cloudinary, with the real SDK pointed at a local fake Cloudinary API."""
@@ -269,10 +374,10 @@ def storage_fails_for(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     def arm(failing_kind: str) -> None:
         real = LocalStorage.save
 
-        def save(self: Any, path: Any, *, kind: str, mime: str) -> Any:
+        def save(self: Any, path: Any, *, kind: str, mime: str, **options: Any) -> Any:
             if kind == failing_kind:
                 raise errors.StorageFailed(f"Error uploading {kind}")
-            return real(self, path, kind=kind, mime=mime)
+            return real(self, path, kind=kind, mime=mime, **options)
 
         monkeypatch.setattr(LocalStorage, "save", save)
 

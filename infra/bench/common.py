@@ -6,12 +6,18 @@ import atexit
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psutil
+import requests
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def scratch_dir(prefix: str) -> Path:
@@ -89,3 +95,34 @@ def wait_until_idle(pid: int, *, cpu_below: float = 0.1, interval: float = 0.1, 
             return True
         before = after
     return False
+
+
+def start_onebox(home: Path, port: int, **extra: str) -> tuple[subprocess.Popen, str]:
+    """`python -m infra.serve` as `make run` starts it (its own VIZTUBE_HOME, so its own embedded PostgreSQL), with
+    `extra` settings; returns the process and its base URL once it answers its healthcheck."""
+    env = {**os.environ, "VIZTUBE_HOME": str(home), "PORT": str(port), "VIZTUBE_STAGE": "dev", "LOG_LEVEL": "WARNING",
+           "WEB_THREADS": "8", "BCRYPT_ROUNDS": "4", **extra}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{base}/api/v2/healthcheck", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return server, base
+
+
+def bench_user(base: str) -> dict[str, str]:
+    """Register a fresh user on the server at `base` and sign in: the Bearer header."""
+    name = f"bench{uuid.uuid4().hex[:8]}"
+    avatar = (PROJECT_DIR / "infra" / "bench" / "thumbnail.jpg").read_bytes()
+    requests.post(f"{base}/api/v2/user/register", data={"fullname": "Bench", "username": name,
+                                                        "email": f"{name}@example.com", "password": "Passw0rdX"},
+                  files={"avatar": ("a.jpg", avatar, "image/jpeg")}, timeout=30).raise_for_status()
+    token = requests.post(f"{base}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
+                          timeout=30).json()["data"]["accessToken"]
+    return {"Authorization": f"Bearer {token}"}

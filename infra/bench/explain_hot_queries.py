@@ -72,7 +72,8 @@ def plan_of(call: Callable[[], Any]) -> list[tuple[str, str, str]]:
 
 HOT_QUERIES = ("feed (page 1, newest)", "feed sorted by views", "feed search", "video detail", "comments page",
                "channel profile counts", "dashboard stats", "dashboard videos", "liked videos", "subscribers",
-               "subscribed channels", "user tweets")
+               "subscribed channels", "user tweets", "subscriptions feed", "subscriptions feed (next page)",
+               "comment replies", "held comments")
 
 
 def hot_queries() -> dict[str, Callable[[], Any]]:
@@ -84,8 +85,15 @@ def hot_queries() -> dict[str, Callable[[], Any]]:
     creator = db.fetch_value("SELECT user_id FROM videos GROUP BY user_id ORDER BY count(*) DESC LIMIT 1")
     liker = db.fetch_value("SELECT user_id FROM likes GROUP BY user_id ORDER BY count(*) DESC LIMIT 1")
     viewer = db.fetch_value("SELECT id FROM users LIMIT 1")
-    assert busiest_video and busiest_channel and creator and liker
+    follower = db.fetch_value("SELECT subscriber_id FROM subscriptions GROUP BY subscriber_id"
+                              " ORDER BY count(*) DESC LIMIT 1")
+    busiest_comment = db.fetch_value("SELECT id FROM comments WHERE video_id = :v ORDER BY created_at DESC LIMIT 1",
+                                     v=busiest_video)
+    assert busiest_video and busiest_channel and creator and liker and follower
     page = {"limit": 10, "offset": 0}
+    # The feed's second page starts after the first page's last video (the cursor's (created_at, id)).
+    first = subscriptions_sql.feed(subscriber_id=follower, limit=20, after=None)
+    after = (first[-1]["created_at"], first[-1]["id"]) if first else None
     return {
         "feed (page 1, newest)": lambda: videos_sql.list_published(sort_by="createdAt", ascending=False,
                                                                    user_id=None, query=None, **page),
@@ -106,6 +114,11 @@ def hot_queries() -> dict[str, Callable[[], Any]]:
         "subscribers": lambda: subscriptions_sql.subscribers_of(channel_id=busiest_channel["id"], **page),
         "subscribed channels": lambda: subscriptions_sql.channels_of(subscriber_id=viewer, **page),
         "user tweets": lambda: tweets_sql.list_for_user(user_id=creator, **page),
+        "subscriptions feed": lambda: subscriptions_sql.feed(subscriber_id=follower, limit=21, after=None),
+        "subscriptions feed (next page)": lambda: subscriptions_sql.feed(subscriber_id=follower, limit=21,
+                                                                         after=after),
+        "comment replies": lambda: comments_sql.list_replies(parent_id=busiest_comment, **page),
+        "held comments": lambda: comments_sql.list_held(video_id=busiest_video, **page),
     }
 
 

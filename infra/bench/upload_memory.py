@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 
-from infra.bench.common import RssPeak, free_port, scratch_dir
+from infra.bench.common import RssPeak, bench_user, free_port, scratch_dir, start_onebox
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -52,27 +50,9 @@ def main() -> int:
     make_video(video, args.size_mb - 1)
     thumb = PROJECT_DIR / "infra" / "bench" / "thumbnail.jpg"
     size = video.stat().st_size
-    port = free_port()
-    env = {**os.environ, "VIZTUBE_HOME": str(home), "PORT": str(port), "VIZTUBE_STAGE": "dev", "LOG_LEVEL": "WARNING",
-           "WEB_CONCURRENCY": str(args.workers), "WEB_THREADS": "8", "BCRYPT_ROUNDS": "4"}
-    env.pop("DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "infra.serve"], cwd=PROJECT_DIR, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_onebox(home, free_port(), WEB_CONCURRENCY=str(args.workers))
     try:
-        for _ in range(300):
-            try:
-                requests.get(f"{base}/api/v2/healthcheck", timeout=2)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        name = f"bench{uuid.uuid4().hex[:8]}"
-        requests.post(f"{base}/api/v2/user/register", data={"fullname": "Bench", "username": name,
-                                                            "email": f"{name}@example.com", "password": "Passw0rdX"},
-                      files={"avatar": ("a.jpg", thumb.read_bytes(), "image/jpeg")}, timeout=30).raise_for_status()
-        token = requests.post(f"{base}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
-                              timeout=30).json()["data"]["accessToken"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = bench_user(base)
 
         uploaded: list[str] = []
 

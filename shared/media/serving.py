@@ -57,6 +57,10 @@ def serve_file(request: Request, path: Path, content_type: str, *, cache_control
         "Accept-Ranges": "bytes",
         # Stored names are random and never rewritten, so a response can be cached for good.
         "Cache-Control": cache_control or "public, max-age=31536000, immutable",
+        # Kept a year, so the copy an <img> or <video> loaded (no Origin, no CORS headers) must not be reused for a
+        # cross-origin fetch of the same URL: a cache keys the answer on Origin (the middleware says so on every
+        # answer; said here too, where it matters most, so no path can serve a file without it).
+        "Vary": "Origin",
     }
     if etag in [t.strip() for t in (request.headers.get("if-none-match") or "").split(",")]:
         return Response(body=b"", status_code=304, headers=headers)

@@ -4,10 +4,21 @@ input: `parse_input(Model, body)` or `parse_form(Model, form)` checks the types,
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 from shared import errors
@@ -17,7 +28,8 @@ from shared.wire import iso_timestamp
 if TYPE_CHECKING:
     from shared.web.forms import StagedForm
 
-Timestamp = Annotated[dt.datetime, PlainSerializer(iso_timestamp, return_type=str)]
+Timestamp = Annotated[dt.datetime, PlainSerializer(iso_timestamp, return_type=str),
+                      WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Out(BaseModel):
@@ -66,17 +78,68 @@ def _compile_plan(model: type[Out]) -> _Plan:
     return plan
 
 
+_REQUIRED_MARK = "x-viztube-required"  # a field() marker, turned into the schema's `required` by _document_rules
+
+
+def field(example: Any, *, default: Any = "", required: bool = False, min_length: int | None = None,
+          max_length: int | None = None, min_value: int | None = None, choices: tuple[str, ...] = (),
+          description: str | None = None) -> Any:
+    """An input field as the spec documents it: an example, whether the model's rules require it, its limits.
+
+    The rules themselves stay in the model's validator, with the original's messages (a pydantic `max_length` would
+    answer with pydantic's own); the limits given here only document them, and tests/functions/test_openapi.py
+    checks the documented ones against what the handlers refuse."""
+    extra: dict[str, Any] = {}
+    if required:
+        extra[_REQUIRED_MARK] = True
+    if min_length is not None:
+        extra["minLength"] = min_length
+    if max_length is not None:
+        extra["maxLength"] = max_length
+    if choices:
+        extra["enum"] = list(choices)
+    if min_value is not None:
+        extra["minimum"] = min_value
+    return Field(default, examples=[example], description=description, json_schema_extra=extra or None)
+
+
+def _document_rules(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The model's schema says what its rules require: each required field listed and not nullable (null and blank
+    are refused like an absent value), and `one_of_required` as an anyOf of alternatives."""
+    required = list(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        if "enum" in prop and prop.get("default") not in prop["enum"]:
+            prop.pop("default", None)  # "" or None: not given, which the rules read as their own default
+        if prop.pop(_REQUIRED_MARK, False):
+            prop.pop("default", None)
+            for choice in prop.pop("anyOf", []):  # Text / Count: keep the non-null alternative
+                if choice.get("type") != "null":
+                    prop.update(choice)
+            if prop.get("type") == "string" and prop.get("format") != "binary":
+                prop.setdefault("minLength", 1)
+            required.append(name)
+    if required:
+        schema["required"] = required
+    groups = getattr(model, "one_of_required", ())
+    if groups:
+        schema["anyOf"] = [{"required": [name]} for name in groups]
+
+
 class In(BaseModel):
     """Base of every request body: strings stay strings (no coercion), unknown keys are ignored.
 
     A model's rules beyond types (what is required, lengths, characters) are its `model_validator(mode="after")`,
     which runs once the types are right and raises the API's own typed error: a 400 or a 422 with the original's
     message. Pydantic wraps only ValueError and AssertionError into its ValidationError; our errors derive from
-    neither, so they leave `model_validate` unchanged and reach the client exactly as written.
+    neither, so they leave `model_validate` unchanged and reach the client exactly as written. Fields declared with
+    `field(..., required=True)` are documented as required, and a refused body names each one it lacks
+    (`parse_input`).
     """
 
-    model_config = ConfigDict(strict=True, extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore", json_schema_extra=_document_rules)
     invalid_message: ClassVar[str] = "Validation failed"  # the 422's message when a field has the wrong type
+    # Fields of which at least one must be given (a sign-in's email or username): documented as an anyOf.
+    one_of_required: ClassVar[tuple[str, ...]] = ()
 
 
 class FormIn(In):
@@ -114,7 +177,8 @@ M = TypeVar("M", bound=In)
 
 def parse_input(model: type[M], body: Mapping[str, Any], message: str | None = None) -> M:
     """The body as `model`: a wrong type is a 422 naming the field (`message`, else the model's `invalid_message`),
-    never a 500; then the model's rules raise their own 400 or 422."""
+    never a 500; then the model's rules raise their own 400 or 422, whose `errors` also name every required field
+    the body lacks (the messages are the original's, "Full name is required"; the names are the wire's)."""
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -123,6 +187,43 @@ def parse_input(model: type[M], body: Mapping[str, Any], message: str | None = N
             name = ".".join(str(p) for p in err["loc"]) or "body"
             problems.append(f"{name} must be a string" if err["type"].startswith("string") else f"{name}: {err['msg']}")
         raise errors.ValidationFailed(message or model.invalid_message, errors=problems) from None
+    except errors.AppError as exc:
+        said = {e.lower() for e in exc.errors}  # "Password is required" already names `password`
+        exc.errors = exc.errors + [m for m in missing_fields(model, body) if m.lower() not in said]
+        raise
+
+
+@cache
+def required_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields the model's rules refuse to go without, as its schema lists them."""
+    return tuple(name for name, info in model.model_fields.items()
+                 if info.is_required() or (isinstance(info.json_schema_extra, dict)
+                                           and info.json_schema_extra.get(_REQUIRED_MARK)))
+
+
+def _given(value: Any) -> bool:
+    if isinstance(value, UploadedFile):
+        return bool(value.size)
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def missing_fields(model: type[BaseModel], body: Mapping[str, Any]) -> list[str]:
+    """"<field> is required" for each required field (or group of alternatives) absent, null or blank in `body`,
+    saying which key was sent instead when one differs only in case or by a character or two (`fullName`)."""
+    unknown = [key for key in body if isinstance(key, str) and key not in model.model_fields]
+    found = []
+    groups = [(name,) for name in required_fields(model)]
+    alternatives = getattr(model, "one_of_required", ())
+    if alternatives:
+        groups.append(alternatives)
+    for group in groups:
+        if any(_given(body.get(name)) for name in group):
+            continue
+        near = [key for name in group for key in unknown if key.lower() == name.lower()]
+        near = near or [key for name in group for key in difflib.get_close_matches(name, unknown, n=1, cutoff=0.8)]
+        label = " or ".join(group)
+        found.append(f"{label} is required" + (f" (not {near[0]}: field names are case-sensitive)" if near else ""))
+    return found
 
 
 def file_fields(model: type[BaseModel]) -> list[str]:
@@ -148,5 +249,5 @@ def required_file(upload: UploadedFile, message: str) -> None:
         raise errors.BadRequest(message)
 
 
-__all__ = ["Count", "File", "FormIn", "In", "OptionalFile", "Out", "Text", "Timestamp", "file_fields", "parse_form",
-           "parse_input", "required_file"]
+__all__ = ["Count", "File", "FormIn", "In", "OptionalFile", "Out", "Text", "Timestamp", "field", "file_fields",
+           "missing_fields", "parse_form", "parse_input", "required_fields", "required_file"]

@@ -9,9 +9,10 @@ from typing import ClassVar, Self
 from pydantic import Field, model_validator
 
 from shared import errors
-from shared.schemas import In, Out, Text, Timestamp
+from shared.schemas import In, Out, Text, Timestamp, field
 from shared.schemas.videos import VideoOut, VideoWithOwner
 from shared.text import single_line_problems
+from shared.web.request import parse_uuid
 
 MAX_COMMENT = 10_000
 MAX_TWEET = 5_000
@@ -41,11 +42,30 @@ class CommentOut(Out):
     video_id: uuid.UUID
     created_at: Timestamp
     updated_at: Timestamp
+    parent_id: uuid.UUID | None = Field(None, description="The thread's top-level comment, for a reply")
+    status: str = Field("published", description="published | held (waiting for the video owner's approval)")
 
 
 class CommentWithUser(CommentOut):
     user: UserBrief
     likes_count: int
+
+
+class CommentThread(CommentWithUser):
+    """A top-level comment of a video's list, with how many replies it has. A thread whose comment was deleted
+    stays while it has replies: `isDeleted` true, `content` and the author's names "[deleted]", `userId` null."""
+
+    user_id: uuid.UUID | None  # type: ignore[assignment]
+    replies_count: int = 0
+    is_deleted: bool = False
+
+
+class SubscriptionFeed(Out):
+    """A page of the subscriptions feed: the newest public videos of the channels the caller follows. `nextCursor`
+    asks for the next page (null at the end)."""
+
+    docs: list[VideoWithOwner]
+    next_cursor: str | None
 
 
 class LikeCount(Out):
@@ -130,7 +150,7 @@ class ContentIn(In):
     empty_message: ClassVar[str]
     noun: ClassVar[str]
     max_length: ClassVar[int]
-    content: Text = ""
+    content: Text = field("Great video!", required=True, max_length=MAX_COMMENT)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -142,17 +162,30 @@ class ContentIn(In):
 
 
 class CommentIn(ContentIn):
-    """A new comment."""
+    """A new comment, or a reply: `parentId` names a comment of the same video (a reply to a reply joins that
+    reply's thread: one level of threading)."""
 
     empty_message: ClassVar[str] = "Comment cannot be empty"
     noun: ClassVar[str] = "Comment"
     max_length: ClassVar[int] = MAX_COMMENT
+    parentId: Text = field("0196a5a0-3c1e-7d2a-9f4b-2b8e1c3d4e5f", description="The comment this one answers")
+
+    @model_validator(mode="after")
+    def _parent(self) -> Self:
+        self.parent_id  # noqa: B018 (a malformed id is a 400 before anything else runs)
+        return self
+
+    @property
+    def parent_id(self) -> uuid.UUID | None:
+        return parse_uuid(self.parentId, "Invalid comment ID in parentId") if self.parentId else None
 
 
-class CommentEditIn(CommentIn):
+class CommentEditIn(ContentIn):
     """A comment's new text."""
 
     empty_message: ClassVar[str] = "Content is required"
+    noun: ClassVar[str] = "Comment"
+    max_length: ClassVar[int] = MAX_COMMENT
 
 
 class TweetIn(ContentIn):
@@ -161,6 +194,7 @@ class TweetIn(ContentIn):
     empty_message: ClassVar[str] = "Tweet content cannot be empty."
     noun: ClassVar[str] = "Tweet"
     max_length: ClassVar[int] = MAX_TWEET
+    content: Text = field("New video on Friday", required=True, max_length=MAX_TWEET)
 
 
 class TweetEditIn(TweetIn):
@@ -181,8 +215,8 @@ def _check_playlist(name: str, description: str) -> None:
 class PlaylistIn(In):
     """A new playlist: a name (one line) and an optional description."""
 
-    name: Text = ""
-    description: Text = ""
+    name: Text = field("Guitar", required=True, max_length=MAX_PLAYLIST_NAME)
+    description: Text = field("Everything about guitars", max_length=MAX_PLAYLIST_DESCRIPTION)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -195,8 +229,9 @@ class PlaylistIn(In):
 class PlaylistUpdateIn(In):
     """PATCH semantics: an omitted (or null) field is unchanged; something must change, and a name not be blank."""
 
-    name: str | None = None
-    description: str | None = None
+    one_of_required: ClassVar[tuple[str, ...]] = ("name", "description")
+    name: str | None = field("Guitar (all levels)", default=None, max_length=MAX_PLAYLIST_NAME)
+    description: str | None = field("Everything about guitars", default=None, max_length=MAX_PLAYLIST_DESCRIPTION)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

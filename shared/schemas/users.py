@@ -6,16 +6,17 @@ import re
 import uuid
 from typing import ClassVar, Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared import errors
-from shared.schemas import File, FormIn, In, OptionalFile, Out, Text, Timestamp, required_file
+from shared.schemas import File, FormIn, In, OptionalFile, Out, Text, Timestamp, field, required_file
 from shared.text import single_line_problems
 
 EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 MAX_USERNAME = 50
 MAX_FULLNAME = 100
 MAX_EMAIL = 254
+PASSWORD_RULES = "8 to 72 bytes, with a lower-case letter, an upper-case letter and a digit"
 
 
 class PublicUser(Out):
@@ -127,12 +128,13 @@ def _refuse(message: str, problems: list[str]) -> None:
 class RegisterIn(FormIn):
     """POST /user/register (multipart): the account, its avatar and an optional cover image."""
 
-    fullname: Text = ""
-    username: Text = ""
-    email: Text = ""
-    password: Text = ""
-    avatar: File
-    coverImage: OptionalFile = None
+    fullname: Text = field("Ada Lovelace", required=True, max_length=MAX_FULLNAME)
+    username: Text = field("ada", required=True, min_length=3, max_length=MAX_USERNAME,
+                           description="At least 3 characters, no spaces; stored lower-cased")
+    email: Text = field("ada@example.com", required=True, max_length=MAX_EMAIL)
+    password: Text = field("Passw0rdX", required=True, min_length=8, max_length=72, description=PASSWORD_RULES)
+    avatar: File = Field(description="JPEG, PNG or WebP, up to 10 MB")
+    coverImage: OptionalFile = Field(None, description="JPEG, PNG or WebP, up to 10 MB")
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -146,9 +148,10 @@ class LoginIn(In):
     """Sign in with an email or a username, and the password."""
 
     invalid_message: ClassVar[str] = "Login validation failed"
-    email: Text = ""
-    username: Text = ""
-    password: Text = ""
+    one_of_required: ClassVar[tuple[str, ...]] = ("email", "username")
+    email: Text = field("ada@example.com", description="The email, or else the username (case-insensitive)")
+    username: Text = field("ada", description="The username, or else the email (case-insensitive)")
+    password: Text = field("Passw0rdX", required=True)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -176,8 +179,8 @@ class LoginIn(In):
 
 class ChangePasswordIn(In):
     invalid_message: ClassVar[str] = "Password change validation failed"
-    oldPassword: Text = ""
-    newPassword: Text = ""
+    oldPassword: Text = field("Passw0rdX", required=True)
+    newPassword: Text = field("N3wPassw0rd", required=True, min_length=8, max_length=72, description=PASSWORD_RULES)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -195,9 +198,10 @@ class UpdateAccountIn(In):
     """PATCH semantics: an omitted (or null) field is unchanged."""
 
     invalid_message: ClassVar[str] = "Update validation failed"
-    fullname: str | None = None
-    username: str | None = None
-    email: str | None = None
+    one_of_required: ClassVar[tuple[str, ...]] = ("fullname", "username", "email")
+    fullname: str | None = field("Ada King", default=None, max_length=MAX_FULLNAME)
+    username: str | None = field("ada.king", default=None, max_length=MAX_USERNAME)
+    email: str | None = field("ada.king@example.com", default=None, max_length=MAX_EMAIL)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -221,7 +225,7 @@ class UpdateAccountIn(In):
 class AvatarForm(FormIn):
     """PATCH /user/update-avatar (multipart)."""
 
-    avatar: File
+    avatar: File = Field(description="JPEG, PNG or WebP, up to 10 MB")
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -232,7 +236,7 @@ class AvatarForm(FormIn):
 class CoverImageForm(FormIn):
     """PATCH /user/update-cover-image (multipart)."""
 
-    coverImage: File
+    coverImage: File = Field(description="JPEG, PNG or WebP, up to 10 MB")
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

@@ -11,7 +11,7 @@ from chalice.app import Request
 from pydantic import Field, model_validator
 
 from shared import errors
-from shared.schemas import Count, File, FormIn, In, OptionalFile, Out, Text, Timestamp, required_file
+from shared.schemas import Count, File, FormIn, In, OptionalFile, Out, Text, Timestamp, field, required_file
 from shared.sql.videos import SORTS
 from shared.text import single_line_problems
 from shared.web.request import page_params, parse_uuid, query_param
@@ -19,6 +19,7 @@ from shared.web.request import page_params, parse_uuid, query_param
 MAX_TITLE = 500
 MAX_DESCRIPTION = 10_000
 UPLOAD_KINDS = ("video", "thumbnail", "avatar", "coverImage")
+COMMENT_POLICIES = ("open", "closed", "approval")
 
 
 class OwnerBrief(Out):
@@ -58,6 +59,7 @@ class VideoOut(VideoRecord):
     height: int | None = None
     hls_url: str | None = None
     poster_url: str | None = None
+    comment_policy: str = Field("open", description="open | closed | approval (new comments held for the owner)")
 
 
 class VideoWithOwner(VideoOut):
@@ -65,8 +67,12 @@ class VideoWithOwner(VideoOut):
 
 
 class VideoDetail(VideoOut):
-    """A video's watch page: its owner with the subscriber count."""
+    """A video's watch page: its owner with the subscriber count, the video's like count, and whether the viewer
+    likes it and subscribes to its channel (additions: the original's watch page needed three calls for them)."""
 
+    likes_count: int
+    is_liked: bool
+    is_subscribed: bool
     user: OwnerWithSubscribers
 
 
@@ -114,6 +120,14 @@ class NotificationHandled(Out):
 # ------------------------------------------------------------------------------------ rules
 
 _LENGTHS = f"Title is limited to {MAX_TITLE} characters and description to {MAX_DESCRIPTION:,}"
+
+
+def _check_comment_policy(policy: str | None) -> None:
+    if policy and policy not in COMMENT_POLICIES:
+        raise errors.ValidationFailed(f"commentPolicy must be one of {', '.join(COMMENT_POLICIES)}")
+
+
+_POLICY_DOC = "Who may comment: open (default), closed, or approval (comments wait for your approval)"
 
 
 def _check_title(title: str, description: str = "") -> None:
@@ -173,18 +187,22 @@ class VideoListQuery:
 class VideoRegisterIn(In):
     """POST /videos as JSON: publish a video whose files arrived by direct upload (POST /uploads)."""
 
-    title: Text = ""
-    description: Text = ""
-    videoUploadId: Text = ""
-    thumbnailUploadId: Text = ""
+    title: Text = field("Guitar lessons, part 1", required=True, max_length=MAX_TITLE)
+    description: Text = field("Chords for beginners", max_length=MAX_DESCRIPTION)
+    videoUploadId: Text = field("0196a5a0-3c1e-7d2a-9f4b-2b8e1c3d4e5f", required=True,
+                                description="The uploadId of a finished video upload (POST /uploads or tus)")
+    thumbnailUploadId: Text = field("0196a5a0-4d2f-7e3b-8a5c-3c9f2d4e5f60", required=True,
+                                    description="The uploadId of a finished thumbnail upload")
+    commentPolicy: Text = field("open", choices=COMMENT_POLICIES, description=_POLICY_DOC)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
         _check_title(self.title, self.description)
+        _check_comment_policy(self.commentPolicy)
         if not self.videoUploadId or not self.thumbnailUploadId:
             raise errors.BadRequest("videoUploadId and thumbnailUploadId are required (or send multipart/form-data)")
-        parse_uuid(self.videoUploadId, "Invalid upload ID")
-        parse_uuid(self.thumbnailUploadId, "Invalid upload ID")
+        parse_uuid(self.videoUploadId, "Invalid upload ID in videoUploadId")
+        parse_uuid(self.thumbnailUploadId, "Invalid upload ID in thumbnailUploadId")
         return self
 
     @property
@@ -199,14 +217,16 @@ class VideoRegisterIn(In):
 class VideoPublishForm(FormIn):
     """POST /videos as multipart: the video file and its thumbnail."""
 
-    title: Text = ""
-    description: Text = ""
-    videoFile: File
-    thumbnail: File
+    title: Text = field("Guitar lessons, part 1", required=True, max_length=MAX_TITLE)
+    description: Text = field("Chords for beginners", max_length=MAX_DESCRIPTION)
+    videoFile: File = Field(description="MP4, WebM, MKV or MOV, up to 100 MB")
+    thumbnail: File = Field(description="JPEG, PNG or WebP, up to 10 MB")
+    commentPolicy: Text = field("open", choices=COMMENT_POLICIES, description=_POLICY_DOC)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
         _check_title(self.title, self.description)
+        _check_comment_policy(self.commentPolicy)
         required_file(self.videoFile, "Video file is required")
         required_file(self.thumbnail, "Thumbnail is required")
         return self
@@ -216,11 +236,13 @@ class VideoUpdateIn(In):
     """PATCH semantics: omitted (or null) is unchanged, an explicit empty description clears it, a title may not be
     blank."""
 
-    title: str | None = None
-    description: str | None = None
+    title: str | None = field("Guitar lessons, part 1 (new cut)", default=None, max_length=MAX_TITLE)
+    description: str | None = field("Chords for beginners, with tabs", default=None, max_length=MAX_DESCRIPTION)
+    commentPolicy: str | None = field("approval", default=None, choices=COMMENT_POLICIES, description=_POLICY_DOC)
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
+        _check_comment_policy(self.commentPolicy)
         changes = self.changes()
         if "title" in changes:
             _check_title(changes["title"])
@@ -229,22 +251,25 @@ class VideoUpdateIn(In):
         return self
 
     def changes(self) -> dict[str, str]:
-        return self.model_dump(include={"title", "description"}, exclude_unset=True, exclude_none=True)
+        changes = self.model_dump(include={"title", "description"}, exclude_unset=True, exclude_none=True)
+        if self.commentPolicy:
+            changes["comment_policy"] = self.commentPolicy
+        return changes
 
 
 class VideoUpdateForm(FormIn, VideoUpdateIn):
     """PATCH /videos/{video_id} as multipart: the same changes, and optionally a new thumbnail."""
 
-    thumbnail: OptionalFile = None
+    thumbnail: OptionalFile = Field(None, description="A new thumbnail: JPEG, PNG or WebP, up to 10 MB")
 
 
 class UploadSignIn(In):
     """POST /uploads: what the client is about to upload."""
 
     invalid_message: ClassVar[str] = "Upload validation failed"
-    kind: Text = ""
-    contentType: Text = ""
-    size: Count = 0
+    kind: Text = field("video", required=True, choices=UPLOAD_KINDS)
+    contentType: Text = field("video/mp4", required=True)
+    size: Count = field(1_048_576, default=0, required=True, min_value=1, description="In bytes")
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

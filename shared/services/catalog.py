@@ -36,16 +36,20 @@ def feed(query: VideoListQuery) -> dict[str, Any]:
 
 def watch(viewer: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
     """A video as its watch page shows it (schemas.videos.VideoDetail): 404 unless it is published or the viewer's
-    own; the view is counted, and the owner comes with the subscriber count."""
+    own; the view is counted, and the owner comes with the subscriber count. What changes with every like and
+    subscription (the like count, whether the viewer likes the video and follows its channel) is never cached: it
+    comes live from the statement that counts the view."""
     video = cached_video(video_id)
     if not video or (not video["isPublished"] and video["userId"] != str(viewer.id)):
         raise errors.NotFound("Video not found")
     owner_id = video["userId"]
     owner = cached.channel(owner_id, lambda: users_sql.channel_stats(user_id=owner_id))
-    views = videos_sql.record_view(video_id=video_id, viewer_id=viewer.id,
-                                   window_seconds=get_settings().view_window_seconds)
-    return {**video, "views": views, "user": {"fullname": owner["fullname"], "username": owner["username"],
-                                              "avatar": owner["avatar"], "subscribersCount": owner["subscriber_count"]}}
+    seen = videos_sql.record_view(video_id=video_id, viewer_id=viewer.id,
+                                  window_seconds=get_settings().view_window_seconds)
+    user = {"fullname": owner["fullname"], "username": owner["username"], "avatar": owner["avatar"],
+            "subscribersCount": owner["subscriber_count"]}
+    return {**video, "views": seen["views"], "likesCount": seen["likes_count"], "isLiked": seen["is_liked"],
+            "isSubscribed": seen["is_subscribed"], "user": user}
 
 
 def channel_profile(viewer: CurrentUser, username: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from shared.media.types import (
 )
 from shared.node import media_node
 from shared.services.media_cleanup import schedule_deletion
+from shared.services.media_visibility import schedule_sync
 from shared.services.videos import ensure_processing_capacity
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
@@ -99,15 +100,19 @@ def receive(upload_id: uuid.UUID, *, expires: str | None, signature: str | None,
 
 
 def register_uploads(user: CurrentUser, *, title: str, description: str, video_upload_id: uuid.UUID,
-                     thumbnail_upload_id: uuid.UUID) -> dict[str, Any]:
+                     thumbnail_upload_id: uuid.UUID, comment_policy: str = "open") -> dict[str, Any]:
     """Publish a video whose bytes arrived by direct upload; facts are read from storage, not the client."""
     ensure_processing_capacity()
     try:
-        return _register_in_transaction(user, title, description, video_upload_id, thumbnail_upload_id)
+        row, sync = _register_in_transaction(user, title, description, video_upload_id, thumbnail_upload_id,
+                                             comment_policy)
     except _RejectedUpload as rejected:
         # The transaction is rolled back now, so the clean-up it would have recorded must happen here.
         schedule_deletion(rejected.public_id, rejected.resource_type)
         raise rejected.error from None
+    if sync is not None:
+        jobs.run_now(sync)  # uploaded bytes are nobody's to read until now: the new video is published
+    return row
 
 
 class _RejectedUpload(Exception):
@@ -117,7 +122,8 @@ class _RejectedUpload(Exception):
 
 
 def _register_in_transaction(user: CurrentUser, title: str, description: str, video_upload_id: uuid.UUID,
-                             thumbnail_upload_id: uuid.UUID) -> dict[str, Any]:
+                             thumbnail_upload_id: uuid.UUID,
+                             comment_policy: str = "open") -> tuple[dict[str, Any], uuid.UUID | None]:
     storage = get_storage()
     with db.transaction():
         video_up = uploads_sql.consume(upload_id=video_upload_id, user_id=user.id, kind="video")
@@ -131,10 +137,12 @@ def _register_in_transaction(user: CurrentUser, title: str, description: str, vi
             video_file_public_id=video_up["public_id"], thumbnail_url=thumb_facts["url"],
             thumbnail_public_id=thumb_up["public_id"], duration=video_facts["duration"] or 0.0,
             video_mime=video_facts["type"], video_file_size=video_facts["size"], width=video_facts.get("width"),
-            height=video_facts.get("height"), storage=storage.name, media_node=media_node())
+            height=video_facts.get("height"), storage=storage.name, media_node=media_node(),
+            comment_policy=comment_policy)
         jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
+        sync = schedule_sync(row["id"])
         cached.forget_feed()
-    return row
+    return row, sync
 
 
 def _stored_upload_facts(upload: dict[str, Any]) -> dict[str, Any]:

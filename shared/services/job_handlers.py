@@ -16,6 +16,7 @@ from shared import cached, db, errors, jobs, node
 from shared.jobs import Retry, handler
 from shared.media.hls import TranscodeError, transcode
 from shared.media.probe import ProbeError, probe_video
+from shared.services import media_visibility
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
@@ -70,11 +71,16 @@ def process_video(payload: dict[str, Any]) -> None:
     if row is None:
         return  # deleted meanwhile
     storage = get_storage()
+    transcode_here = get_settings().hls_enabled and not storage.makes_own_streams
+    if transcode_here and not storage.node_local:
+        # The transcode downloads the video (any node may: no file is on a node) and records the facts it reads
+        # there; probing it here first would download it twice.
+        jobs.enqueue("transcode_hls", {"video_id": str(video_id)})
+        return
     # A local file is probed where it lies; a ProbeError gives up at once: the video FAILED with its reason.
     facts = storage.describe(row["video_file_public_id"], resource_type="video")
     if facts is None:
         raise _missing(row)
-    transcode_here = get_settings().hls_enabled and not storage.makes_own_streams
     with db.transaction():
         _set_processing(video_id=video_id,
                         status="PROCESSING" if transcode_here or storage.makes_own_streams else "COMPLETED",
@@ -85,30 +91,37 @@ def process_video(payload: dict[str, Any]) -> None:
 
 @handler("transcode_hls", on_give_up=_processing_failed)
 def transcode_hls(payload: dict[str, Any]) -> None:
-    """The HLS ladder and poster frame for a video whose file is on this node, written beside it, checked, then
-    published by the store."""
+    """The HLS ladder and poster frame of a video, made from a copy on this node's disk (the stored file itself
+    where the store keeps files on nodes, else a scratch download removed afterwards), checked, then published by
+    the store; the video's facts as read there."""
     video_id = uuid.UUID(payload["video_id"])
     row = videos_sql.get(video_id=video_id)
     storage = get_storage()
     if row is None or storage.makes_own_streams:
         return
-    source = storage.disk_file(row["video_file_public_id"])
-    if source is None or not source.path.is_file():
-        raise _missing(row)
-    work = storage.hls_workdir(video_id)
     try:
-        facts = probe_video(source.path)
-        transcode(source.path, work, facts)
-    except (ProbeError, TranscodeError) as exc:
-        shutil.rmtree(work, ignore_errors=True)
-        if isinstance(exc, TranscodeError) and exc.transient:
-            raise Retry(str(exc)) from exc  # a full disk may have room later; the video stays PROCESSING meanwhile
-        raise  # the video itself cannot be transcoded: the job gives up and the video is FAILED
-    stream = storage.publish_hls(video_id, work)
+        with storage.working_copy(row["video_file_public_id"], resource_type="video") as source:
+            work = storage.hls_workdir(video_id)
+            try:
+                facts = probe_video(source)
+                transcode(source, work, facts)
+            except (ProbeError, TranscodeError) as exc:
+                shutil.rmtree(work, ignore_errors=True)
+                if isinstance(exc, TranscodeError) and exc.transient:
+                    raise Retry(str(exc)) from exc  # a full disk may have room later; the video stays PROCESSING
+                raise  # the video itself cannot be transcoded: the job gives up and the video is FAILED
+    except errors.NotFound:
+        raise _missing(row) from None
+    # Readable by anyone only if the video is published; the source copy is gone already (less scratch at once).
+    stream = storage.publish_hls(video_id, work, private=not row["is_published"])
     with db.transaction():
+        now = videos_sql.get(video_id=video_id, for_update=True)  # a toggle waits for this transaction
         videos_sql.set_stream(video_id=video_id, hls_master_public_id=stream.master_public_id,
                               poster_public_id=stream.poster_public_id)
-        _set_processing(video_id=video_id, status="COMPLETED")
+        _set_processing(video_id=video_id, status="COMPLETED", duration=facts.duration, width=facts.width,
+                        height=facts.height)
+        if now is not None and now["is_published"] != row["is_published"]:  # toggled while transcoding
+            media_visibility.schedule_sync(video_id)  # the stream too, now; the light worker runs it at once
 
 
 def stream_ready(*, video_public_id: str, ok: bool, reason: str | None = None) -> bool:
@@ -127,10 +140,13 @@ def stream_ready(*, video_public_id: str, ok: bool, reason: str | None = None) -
 
 
 def sweep_expired_uploads() -> int:
-    """Direct uploads that were never registered: forget them and delete what they stored."""
+    """Direct and resumable uploads that were never registered: forget them and delete what they stored (and
+    what an unfinished resumable upload gathered)."""
     storage = get_storage()
     removed = 0
     for upload in uploads_sql.take_expired():
+        if upload["assembly"] and upload["storage"] == storage.name:  # an unfinished resumable upload's chunks
+            storage.resumable_assembly().abort(upload["assembly"])
         if upload["public_id"] and upload["storage"] == storage.name:
             try:
                 storage.delete(upload["public_id"], resource_type="video" if upload["kind"] == "video" else "image")

@@ -11,6 +11,7 @@ from shared.auth import CurrentUser
 from shared.media.files import UploadedFile, check_image, check_video_file
 from shared.node import media_node
 from shared.services.media_cleanup import discard, schedule_deletion
+from shared.services.media_visibility import schedule_sync
 from shared.services.visibility import owned_video
 from shared.settings import get_settings
 from shared.sql import jobs as jobs_sql
@@ -34,16 +35,17 @@ def ensure_processing_capacity() -> None:
 
 
 def publish(user: CurrentUser, *, title: str, description: str, video: UploadedFile,
-            thumbnail: UploadedFile) -> dict[str, Any]:
+            thumbnail: UploadedFile, comment_policy: str = "open") -> dict[str, Any]:
     ensure_processing_capacity()
     mime, facts = check_video_file(video)
     thumb_mime = check_image(thumbnail)
     storage = get_storage()
     stored: list[StoredFile] = []
     try:
-        video_file = storage.save(video.path, kind="video", mime=mime)
+        # A new video is published at once: its media are public from the start.
+        video_file = storage.save(video.path, kind="video", mime=mime, private=False)
         stored.append(video_file)
-        thumb_file = storage.save(thumbnail.path, kind="thumbnail", mime=thumb_mime)
+        thumb_file = storage.save(thumbnail.path, kind="thumbnail", mime=thumb_mime, private=False)
         stored.append(thumb_file)
         with db.transaction():
             row = videos_sql.insert(
@@ -51,7 +53,7 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
                 video_file_public_id=video_file.public_id, thumbnail_url=thumb_file.url,
                 thumbnail_public_id=thumb_file.public_id, duration=facts.duration, video_mime=mime,
                 video_file_size=video.size, width=facts.width, height=facts.height, storage=storage.name,
-                media_node=media_node())
+                media_node=media_node(), comment_policy=comment_policy)
             # Processing reads the file just stored: only the node holding it may run the job (issue #10).
             jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
             cached.forget_feed()
@@ -66,11 +68,12 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
 
 def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
            thumbnail: UploadedFile | None) -> dict[str, Any]:
-    owned_video(video_id, user, "You are not authorized to update this video")
+    published = owned_video(video_id, user, "You are not authorized to update this video")["is_published"]
     new_thumb: StoredFile | None = None
+    sync = None
     if thumbnail is not None:
         mime = check_image(thumbnail)
-        new_thumb = get_storage().save(thumbnail.path, kind="thumbnail", mime=mime)
+        new_thumb = get_storage().save(thumbnail.path, kind="thumbnail", mime=mime, private=not published)
         changes = {**changes, "thumbnail_url": new_thumb.url, "thumbnail_public_id": new_thumb.public_id}
     try:
         with db.transaction():
@@ -78,11 +81,15 @@ def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
             if old is None:
                 raise errors.NotFound("Video not found")
             row = videos_sql.update_details(video_id=video_id, changes=changes) if changes else old
+            if new_thumb and old["is_published"] != published:  # toggled since: the new thumbnail follows
+                sync = schedule_sync(video_id)
             cached.forget_video(video_id)
     except BaseException:
         if new_thumb:
             discard([new_thumb])
         raise
+    if sync is not None:
+        jobs.run_now(sync)
     if new_thumb:
         schedule_deletion(old["thumbnail_public_id"], "image")
     assert row is not None
@@ -124,8 +131,13 @@ def retry_processing(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
 
 def toggle_publish(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
     owned_video(video_id, user, "Unauthorized")
-    row = videos_sql.toggle_published(video_id=video_id, owner_id=user.id)
-    if row is None:
-        raise errors.NotFound("Video not found")
+    with db.transaction():
+        row = videos_sql.toggle_published(video_id=video_id, owner_id=user.id)
+        if row is None:
+            raise errors.NotFound("Video not found")
+        # Where anyone may read published media from the store itself, it is told at once (or later, if down).
+        sync = schedule_sync(video_id)
     cached.forget_video(video_id)
+    if sync is not None:
+        jobs.run_now(sync)
     return row

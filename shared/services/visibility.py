@@ -30,11 +30,14 @@ def visible_video_id(video_id: uuid.UUID, viewer: CurrentUser) -> uuid.UUID:
     return video_id
 
 
-def visible_comment(comment_id: uuid.UUID, viewer: CurrentUser) -> dict[str, Any]:
-    """A comment with its video's owner; 404 when the comment does not exist or sits under someone else's
-    unpublished video (which does not exist for this viewer either)."""
+def visible_comment(comment_id: uuid.UUID, viewer: CurrentUser, *, deleted: bool = False) -> dict[str, Any]:
+    """A comment with its video's owner; 404 when the comment does not exist, sits under someone else's
+    unpublished video (which does not exist for this viewer either), is held for approval and the viewer is neither
+    its author nor the video's owner, or is a "deleted comment" (unless `deleted`: its thread stays readable)."""
     row = comments_sql.get_with_video(comment_id=comment_id)
-    if row is None or (not row["video_published"] and row["video_owner_id"] != viewer.id):
+    if (row is None or (not row["video_published"] and row["video_owner_id"] != viewer.id)
+            or (row["status"] == "held" and viewer.id not in (row["user_id"], row["video_owner_id"]))
+            or (row["deleted_at"] is not None and not deleted)):
         raise errors.NotFound("Comment not found")
     return row
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared import db
+from shared.sql.paging import fetch_page, with_total
 from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V
 
+_COUNT_FOR_USER = ("SELECT count(*) FROM watch_history h JOIN videos v ON v.id = h.video_id"
+                   " WHERE h.user_id = :uid AND (v.is_published OR v.user_id = :uid)")
 
-def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> list[dict[str, Any]]:
-    """Newest first; another user's video that is now unpublished is hidden."""
-    return db.fetch_all(
-        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}"
+
+def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Newest first, and how many there are; another user's video that is now unpublished is hidden."""
+    return fetch_page(
+        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}, {with_total(_COUNT_FOR_USER)}"
         " FROM watch_history h JOIN videos v ON v.id = h.video_id JOIN users u ON u.id = v.user_id"
         " WHERE h.user_id = :uid AND (v.is_published OR v.user_id = :uid)"
         " ORDER BY h.watched_at DESC, h.id DESC LIMIT :limit OFFSET :offset",
-        uid=user_id, limit=limit, offset=offset,
+        _COUNT_FOR_USER, uid=user_id, limit=limit, offset=offset,
     )
 

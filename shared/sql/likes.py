@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from shared import db
+from shared.sql.paging import fetch_page, with_total
 from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V
 
 TARGET_COLUMNS = {"video": "video_id", "comment": "comment_id", "tweet": "tweet_id"}
@@ -29,11 +30,15 @@ def toggle(*, user_id: uuid.UUID, target: str, target_id: uuid.UUID) -> bool:
         return True
 
 
-def liked_videos(*, user_id: uuid.UUID, limit: int, offset: int) -> list[dict[str, Any]]:
-    """Newest like first; another user's video that is now unpublished is hidden."""
-    return db.fetch_all(
-        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}"
+_COUNT_LIKED = ("SELECT count(*) FROM likes l JOIN videos v ON v.id = l.video_id"
+                " WHERE l.user_id = :uid AND l.video_id IS NOT NULL AND (v.is_published OR v.user_id = :uid)")
+
+
+def liked_videos(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Newest like first, and how many there are; another user's video that is now unpublished is hidden."""
+    return fetch_page(
+        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}, {with_total(_COUNT_LIKED)}"
         " FROM likes l JOIN videos v ON v.id = l.video_id JOIN users u ON u.id = v.user_id"
         " WHERE l.user_id = :uid AND l.video_id IS NOT NULL AND (v.is_published OR v.user_id = :uid)"
         " ORDER BY l.created_at DESC, l.id DESC LIMIT :limit OFFSET :offset",
-        uid=user_id, limit=limit, offset=offset)
+        _COUNT_LIKED, uid=user_id, limit=limit, offset=offset)

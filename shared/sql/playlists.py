@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from shared import db
+from shared.sql.paging import fetch_page, with_total
 from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V
 
 _COLUMNS = "id, name, description, user_id, created_at, updated_at"
@@ -26,16 +27,21 @@ def get(*, playlist_id: uuid.UUID) -> dict[str, Any] | None:
     return db.fetch_one(f"SELECT {_COLUMNS} FROM playlists WHERE id = :id", id=playlist_id)
 
 
-def list_for_user(*, user_id: uuid.UUID, viewer_id: uuid.UUID, limit: int, offset: int) -> list[dict[str, Any]]:
-    """Newest first, each with its visible video count and the first-added visible video's thumbnail."""
-    return db.fetch_all(
-        f"SELECT {_COLUMNS_P},"
+_COUNT_FOR_USER = "SELECT count(*) FROM playlists WHERE user_id = :uid"
+
+
+def list_for_user(*, user_id: uuid.UUID, viewer_id: uuid.UUID, limit: int,
+                  offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Newest first, each with its visible video count and the first-added visible video's thumbnail, and how many
+    playlists the user has."""
+    return fetch_page(
+        f"SELECT {_COLUMNS_P}, {with_total(_COUNT_FOR_USER)},"
         f" (SELECT count(*) FROM playlist_videos pv JOIN videos v ON v.id = pv.video_id"
         f"   WHERE pv.playlist_id = p.id AND {_VISIBLE}) AS total_videos,"
         f" (SELECT v.thumbnail_url FROM playlist_videos pv JOIN videos v ON v.id = pv.video_id"
         f"   WHERE pv.playlist_id = p.id AND {_VISIBLE} ORDER BY pv.added_at, pv.id LIMIT 1) AS thumbnail"
         " FROM playlists p WHERE p.user_id = :uid ORDER BY p.created_at DESC, p.id DESC LIMIT :limit OFFSET :offset",
-        uid=user_id, viewer=viewer_id, limit=limit, offset=offset)
+        _COUNT_FOR_USER, uid=user_id, viewer=viewer_id, limit=limit, offset=offset)
 
 
 def get_with_owner_and_totals(*, playlist_id: uuid.UUID, viewer_id: uuid.UUID) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from shared import db
+from shared.sql.paging import fetch_page, with_total
 
 _COLUMNS = "id, content, user_id, created_at, updated_at"
 
@@ -17,12 +18,16 @@ def insert(*, user_id: uuid.UUID, content: str) -> dict[str, Any]:
     return row
 
 
-def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> list[dict[str, Any]]:
-    return db.fetch_all(
+_COUNT_FOR_USER = "SELECT count(*) FROM tweets WHERE user_id = :uid"
+
+
+def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Newest first, each with its like count, and how many the user has posted."""
+    return fetch_page(
         "SELECT t.id, t.content, t.user_id, t.created_at, t.updated_at,"
-        " (SELECT count(*) FROM likes l WHERE l.tweet_id = t.id) AS likes_count"
+        f" (SELECT count(*) FROM likes l WHERE l.tweet_id = t.id) AS likes_count, {with_total(_COUNT_FOR_USER)}"
         " FROM tweets t WHERE t.user_id = :uid ORDER BY t.created_at DESC, t.id DESC LIMIT :limit OFFSET :offset",
-        uid=user_id, limit=limit, offset=offset)
+        _COUNT_FOR_USER, uid=user_id, limit=limit, offset=offset)
 
 
 def get(*, tweet_id: uuid.UUID) -> dict[str, Any] | None:

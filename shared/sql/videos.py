@@ -22,7 +22,7 @@ VIDEO_COLUMNS = _columns()
 VIDEO_COLUMNS_V = _columns("v")  # the same columns read through the alias `v`, for joins
 # Extra facts the API adds to the original's 16 columns.
 EXTRA_COLUMNS_V = ("v.processing_error, v.width, v.height, v.video_mime, v.video_file_size, v.storage,"
-                   " v.hls_master_public_id, v.poster_public_id")
+                   " v.hls_master_public_id, v.poster_public_id, v.comment_policy")
 _EXTRA = EXTRA_COLUMNS_V.replace("v.", "")
 OWNER_COLUMNS_U = "u.fullname AS owner_fullname, u.username AS owner_username, u.avatar AS owner_avatar"
 
@@ -34,19 +34,19 @@ def insert(*, user_id: uuid.UUID, title: str, description: str, video_file_url: 
            thumbnail_url: str, thumbnail_public_id: str, duration: float, is_published: bool = True,
            processing_status: str = "PROCESSING", video_mime: str | None = None, video_file_size: int | None = None,
            width: int | None = None, height: int | None = None, storage: str = "local",
-           media_node: str | None = None) -> dict[str, Any]:
+           media_node: str | None = None, comment_policy: str = "open") -> dict[str, Any]:
     """`media_node`: the node whose disk holds a locally stored video file (shared.node)."""
     row = db.fetch_one(
         "INSERT INTO videos (user_id, title, description, video_file_url, video_file_public_id, thumbnail_url,"
         " thumbnail_public_id, duration, is_published, processing_status, video_mime, video_file_size, width,"
-        " height, storage, media_node)"
+        " height, storage, media_node, comment_policy)"
         " VALUES (:uid, :title, :description, :vurl, :vpid, :turl, :tpid, :duration, :published,"
-        " CAST(:status AS processing_status), :mime, :size, :width, :height, :storage, :node)"
+        " CAST(:status AS processing_status), :mime, :size, :width, :height, :storage, :node, :policy)"
         f" RETURNING {VIDEO_COLUMNS}, {_EXTRA}",
         uid=user_id, title=title, description=description, vurl=video_file_url, vpid=video_file_public_id,
         turl=thumbnail_url, tpid=thumbnail_public_id, duration=duration, published=is_published,
         status=processing_status, mime=video_mime, size=video_file_size, width=width, height=height,
-        storage=storage, node=media_node,
+        storage=storage, node=media_node, policy=comment_policy,
     )
     assert row is not None
     return row
@@ -113,16 +113,19 @@ def get(*, video_id: uuid.UUID, for_update: bool = False) -> dict[str, Any] | No
         f"SELECT {VIDEO_COLUMNS}, {_EXTRA}, media_node FROM videos WHERE id = :id{lock}", id=video_id)
 
 
-def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> int:
+def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> dict[str, Any]:
     """Upsert the viewer's history row and count the view when none was counted within the window.
 
     One statement, one round trip: the history row decides, and the counter row is locked only for the instant of
     its own increment (its implicit transaction holds nothing else). Returns the video's current view count,
-    counted or not. The commit does not wait for the disk: `set_config(..., true)` turns synchronous_commit off for
-    this statement's own transaction (PostgreSQL reads it at commit, then resets it), so a crash may forget the
-    last moment's views, never anything else; a BEGIN carrying SET LOCAL would cost two round trips more.
+    counted or not, with what the watch page shows live beside it (issue #14): `likes_count` (counted on
+    likes_video_idx), whether the viewer likes the video (`is_liked`, likes_user_video_key) and subscribes to its
+    owner (`is_subscribed`, subscriptions_pair_key), each a subquery of this same statement, not a round trip. The
+    commit does not wait for the disk: `set_config(..., true)` turns synchronous_commit off for this statement's own
+    transaction (PostgreSQL reads it at commit, then resets it), so a crash may forget the last moment's views, never
+    anything else; a BEGIN carrying SET LOCAL would cost two round trips more.
     """
-    return db.fetch_value(
+    row = db.fetch_one(
         "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), seen AS ("
         " INSERT INTO watch_history (user_id, video_id, watched_at, counted_at)"
         " VALUES (:viewer, :video, statement_timestamp(), statement_timestamp())"
@@ -133,13 +136,20 @@ def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: in
         " RETURNING counted_at = statement_timestamp() AS counted"
         "), bumped AS ("
         " UPDATE videos SET views = views + 1 WHERE id = :video AND (SELECT counted FROM seen) RETURNING views)"
-        " SELECT coalesce((SELECT views FROM bumped), (SELECT views FROM videos WHERE id = :video)) FROM relaxed",
+        " SELECT coalesce((SELECT views FROM bumped), v.views) AS views,"
+        "  (SELECT count(*) FROM likes l WHERE l.video_id = :video) AS likes_count,"
+        "  EXISTS (SELECT 1 FROM likes l WHERE l.user_id = :viewer AND l.video_id = :video) AS is_liked,"
+        "  EXISTS (SELECT 1 FROM subscriptions s WHERE s.subscriber_id = :viewer AND s.channel_id = v.user_id)"
+        "   AS is_subscribed"
+        " FROM relaxed LEFT JOIN videos v ON v.id = :video",
         viewer=viewer_id, video=video_id, window=window_seconds,
     )
+    assert row is not None  # `relaxed` is one row
+    return row
 
 
 def update_details(*, video_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any] | None:
-    allowed = {"title", "description", "thumbnail_url", "thumbnail_public_id"}
+    allowed = {"title", "description", "thumbnail_url", "thumbnail_public_id", "comment_policy"}
     columns = [c for c in changes if c in allowed]
     assignments = ", ".join(f"{c} = :{c}" for c in columns)  # names from `allowed` only
     return db.fetch_one(

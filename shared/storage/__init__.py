@@ -1,4 +1,4 @@
-"""Media storage behind one interface, chosen by the STORAGE setting: local disk or Cloudinary.
+"""Media storage behind one interface, chosen by the STORAGE setting: local disk, Cloudinary or an S3 bucket.
 
 This module is the one place that names a backend (`get_storage`, `get_disk_store`); everything else speaks the
 `Storage` protocol.
@@ -41,6 +41,13 @@ def get_storage() -> Storage:
                     from shared.storage.cloudinary_store import CloudinaryStorage
 
                     _storage = CloudinaryStorage(settings.cloudinary_url or "")
+                elif settings.storage == "s3":
+                    from shared.storage.s3 import S3Storage
+
+                    _storage = S3Storage(settings.s3_bucket or "", endpoint_url=settings.s3_endpoint_url,
+                                         addressing=settings.s3_addressing, media_base_url=settings.media_base_url,
+                                         public_url=settings.public_url, secret=settings.media_url_secret,
+                                         scratch_dir=settings.scratch_dir, upload_ttl=settings.upload_ttl_seconds)
                 else:
                     _storage = _local_store()
     return _storage

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -24,6 +25,7 @@ from cloudinary.exceptions import NotFound as CloudinaryNotFound
 
 from shared import errors
 from shared.settings import get_settings
+from shared.storage.assembly import Assembly, DiskAssembly
 from shared.storage.base import (
     FOLDERS,
     PRIVATE_CAPABLE,
@@ -63,6 +65,7 @@ class CloudinaryStorage:
     name = "cloudinary"
     node_local = False
     makes_own_streams = True  # eager sp_auto HLS, requested at upload and reported on our webhook
+    tracks_visibility = False  # videos and thumbnails are authenticated assets: every delivery URL is signed
 
     def __init__(self, url: str) -> None:
         self.config = parse_cloudinary_url(url)
@@ -75,7 +78,7 @@ class CloudinaryStorage:
         name = uuid.uuid4().hex
         return folder, name, f"{folder}/{name}"
 
-    def save(self, path: Path, *, kind: str, mime: str) -> StoredFile:
+    def save(self, path: Path, *, kind: str, mime: str, private: bool = True) -> StoredFile:
         folder, name, _ = self.new_public_id(kind)
         resource_type = FOLDERS[kind][1]
         options = {"resource_type": resource_type, "folder": folder, "public_id": name, "overwrite": False,
@@ -105,6 +108,9 @@ class CloudinaryStorage:
             duration=float(result["duration"]) if result.get("duration") is not None else None,
         )
 
+    def set_visibility(self, media: list[tuple[str, str]], *, private: bool) -> None:
+        return None  # delivered through signed URLs whatever the video's state
+
     def url_for(self, public_id: str, *, resource_type: str, private: bool) -> str:
         delivery = _delivery_type(public_id)
         url, _ = cloudinary.utils.cloudinary_url(public_id, resource_type=resource_type, type=delivery,
@@ -128,6 +134,13 @@ class CloudinaryStorage:
 
     def signed_url_valid(self, public_id: str, expires: str | None, signature: str | None) -> bool:
         return False  # Cloudinary checks the signatures of its own delivery URLs; none come back to us
+
+    def stream_playlist(self, public_id: str, *, signed_query: str) -> str | None:
+        return None  # players fetch Cloudinary's streams from Cloudinary, never through us
+
+    def resumable_assembly(self) -> Assembly:
+        """Chunks gather in a file on this node's disk; the whole file is stored by `save`."""
+        return DiskAssembly(get_settings().resumable_dir, self.save)
 
     def delete(self, public_id: str, *, resource_type: str) -> None:
         try:
@@ -153,6 +166,10 @@ class CloudinaryStorage:
 
     def disk_file(self, public_id: str) -> DiskFile | None:
         return None  # every byte lives on Cloudinary
+
+    def working_copy(self, public_id: str, *, resource_type: str) -> AbstractContextManager[Path]:
+        # Nothing of ours reads Cloudinary's media: it probes them at upload and makes their streams itself.
+        raise errors.StorageUnsupported("Cloudinary works on its media itself")
 
     # -------------------------------------------------------------------------- direct uploads
 
@@ -190,7 +207,7 @@ class CloudinaryStorage:
     def hls_workdir(self, video_id: uuid.UUID) -> Path:
         raise errors.StorageUnsupported("Cloudinary makes its own HLS streams")
 
-    def publish_hls(self, video_id: uuid.UUID, workdir: Path) -> PublishedStream:
+    def publish_hls(self, video_id: uuid.UUID, workdir: Path, *, private: bool = True) -> PublishedStream:
         raise errors.StorageUnsupported("Cloudinary makes its own HLS streams")
 
     def stream_folder(self, video_id: uuid.UUID) -> str | None:

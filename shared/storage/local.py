@@ -2,53 +2,54 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 import shutil
-import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from shared import errors
 from shared.media.probe import probe_video
 from shared.media.types import EXTENSION_TYPES, IMAGE_TYPES, VIDEO_TYPES
+from shared.settings import get_settings
+from shared.storage.assembly import Assembly, DiskAssembly
 from shared.storage.base import (
     FOLDERS,
+    HLS_TYPES,
     MEDIA_FOLDERS,
-    SIGNED_URL_TTL,
+    MEDIA_ROUTE,
     DirectUpload,
     DiskFile,
     PublishedStream,
     StoredFile,
     StoredObject,
     StreamEvent,
+    UrlSigner,
 )
 
-MEDIA_ROUTE = "/api/v2/media"
 UPLOAD_ROUTE = "/api/v2/uploads"  # the local store's own upload endpoint (functions/uploads.py)
 # A stored name is a UUID plus a known extension: nothing a client sends can name another path.
 _NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|mp4|webm|mkv|mov)$")
 # HLS output: hls/<video id>/master.m3u8 | poster.jpg | <rung>/index.m3u8 | <rung>/seg_NNN.ts
 _HLS_PATH = re.compile(r"^hls/([0-9a-f-]{36})/(master\.m3u8|poster\.jpg|\d{2,4}p/(index\.m3u8|seg_\d{3,5}\.ts))$")
-_HLS_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "jpg": "image/jpeg"}
 
 
 class LocalStorage:
     name = "local"
     node_local = True
     makes_own_streams = False  # HLS is transcoded here (transcode_hls) and published with `publish_hls`
+    tracks_visibility = False  # our media route checks every read of an unpublished video's files
 
     def __init__(self, root: Path, public_url: str, secret: str = "") -> None:
         self.root = root
         self.public_url = public_url.rstrip("/")
-        self._secret = secret.encode()
+        self._signer = UrlSigner(secret)
 
     # -------------------------------------------------------------------------- storing and delivering
 
-    def save(self, path: Path, *, kind: str, mime: str) -> StoredFile:
+    def save(self, path: Path, *, kind: str, mime: str, private: bool = True) -> StoredFile:
         folder, resource_type = FOLDERS[kind]
         ext = {**IMAGE_TYPES, **VIDEO_TYPES}[mime]
         public_id = f"{folder}/{uuid.uuid4().hex}.{ext}"
@@ -69,6 +70,10 @@ class LocalStorage:
         return StoredFile(public_id=public_id, url=f"{self.public_url}{MEDIA_ROUTE}/{public_id}",
                           resource_type=resource_type, size=target.stat().st_size, format=ext)
 
+    def resumable_assembly(self) -> Assembly:
+        """Chunks gather in a file on this node's disk; the whole file is stored by `save`."""
+        return DiskAssembly(get_settings().resumable_dir, self.save)
+
     def delete(self, public_id: str, *, resource_type: str) -> None:
         if resource_type == "hls":  # a whole rendition tree: hls/<video id>
             folder = self._hls_dir(public_id.split("/", 1)[1]) if public_id.startswith("hls/") else None
@@ -79,11 +84,14 @@ class LocalStorage:
         if path is not None:
             path.unlink(missing_ok=True)
 
+    def set_visibility(self, media: list[tuple[str, str]], *, private: bool) -> None:
+        return None  # who may read a file is decided by our media route, read by read
+
     def url_for(self, public_id: str, *, resource_type: str, private: bool) -> str:
         url = f"{self.public_url}{MEDIA_ROUTE}/{public_id}"
         if not private:
             return url
-        return f"{url}?{self._signed_query(public_id)}"
+        return f"{url}?{self._signer.query(public_id)}"
 
     def delivery_url(self, public_id: str, *, resource_type: str, private: bool, stored_url: str) -> str:
         # A published file's URL never changes here; only an unpublished one needs a fresh, expiring signature.
@@ -95,7 +103,7 @@ class LocalStorage:
         url = f"{self.public_url}{MEDIA_ROUTE}/{master_public_id}"
         if not private:
             return url
-        return f"{url}?{self._signed_query(master_public_id.rsplit('/', 1)[0])}"
+        return f"{url}?{self._signer.query(master_public_id.rsplit('/', 1)[0])}"
 
     def poster_url(self, poster_public_id: str, *, private: bool) -> str:
         return self.hls_url(poster_public_id, private=private)
@@ -103,7 +111,18 @@ class LocalStorage:
     def signed_url_valid(self, public_id: str, expires: str | None, signature: str | None) -> bool:
         # Every file of a video's HLS output is covered by the one signature over its folder (see `hls_url`).
         stream = _HLS_PATH.match(public_id)
-        return self._signature_valid(f"hls/{stream.group(1)}" if stream else public_id, expires, signature)
+        return self._signer.valid(f"hls/{stream.group(1)}" if stream else public_id, expires, signature)
+
+    def stream_playlist(self, public_id: str, *, signed_query: str) -> str | None:
+        """The playlist from disk; a private stream's with the signature carried into every URI, which all come back
+        to our media route (the player's next requests pass too)."""
+        found = self.disk_file(public_id) if _HLS_PATH.match(public_id) and public_id.endswith(".m3u8") else None
+        if found is None or not found.path.is_file():
+            return None
+        lines = found.path.read_text().splitlines()
+        if signed_query:
+            lines = [line if not line.strip() or line.startswith("#") else f"{line}?{signed_query}" for line in lines]
+        return "\n".join(lines) + "\n"
 
     # -------------------------------------------------------------------------- reading what is stored
 
@@ -119,11 +138,19 @@ class LocalStorage:
 
     def disk_file(self, public_id: str) -> DiskFile | None:
         if _HLS_PATH.match(public_id):
-            return DiskFile(self.root / public_id, _HLS_TYPES[public_id.rsplit(".", 1)[1]])
+            return DiskFile(self.root / public_id, HLS_TYPES[public_id.rsplit(".", 1)[1]])
         path = self._resolve(public_id)
         if path is None:
             return None
         return DiskFile(path, EXTENSION_TYPES.get(public_id.rsplit(".", 1)[-1], "application/octet-stream"))
+
+    @contextmanager
+    def working_copy(self, public_id: str, *, resource_type: str) -> Iterator[Path]:
+        """The file itself: it is already on this node's disk (work on it is pinned here, shared.node)."""
+        path = self._resolve(public_id)
+        if path is None or not path.is_file():
+            raise errors.NotFound("Media file not found on this node")
+        yield path
 
     # -------------------------------------------------------------------------- direct uploads
 
@@ -133,12 +160,12 @@ class LocalStorage:
     def sign_upload(self, *, upload_id: uuid.UUID, public_id: str | None, kind: str,
                     content_type: str) -> DirectUpload:
         """The local store's own endpoint: a signed, expiring URL; the bytes are streamed to disk."""
-        query = self._signed_query(_upload_key(upload_id))
+        query = self._signer.query(_upload_key(upload_id))
         return DirectUpload(method="PUT", url=f"{self.public_url}{UPLOAD_ROUTE}/{upload_id}?{query}",
                             public_id=None, headers={"Content-Type": content_type})
 
     def upload_signature_valid(self, upload_id: uuid.UUID, expires: str | None, signature: str | None) -> bool:
-        return self._signature_valid(_upload_key(upload_id), expires, signature)
+        return self._signer.valid(_upload_key(upload_id), expires, signature)
 
     # -------------------------------------------------------------------------- HLS output
 
@@ -147,7 +174,7 @@ class LocalStorage:
         # Beside the final folder (same filesystem): publishing is one rename, and players never see half of it.
         return final.with_name(final.name + ".part")
 
-    def publish_hls(self, video_id: uuid.UUID, workdir: Path) -> PublishedStream:
+    def publish_hls(self, video_id: uuid.UUID, workdir: Path, *, private: bool = True) -> PublishedStream:
         final = self.root / "hls" / str(video_id)
         shutil.rmtree(final, ignore_errors=True)
         workdir.rename(final)
@@ -160,20 +187,7 @@ class LocalStorage:
     def read_notification(self, body: bytes | str, headers: Mapping[str, str]) -> StreamEvent | None:
         raise errors.NotFound("Route not found")  # nothing posts notifications about local files
 
-    # -------------------------------------------------------------------------- signing and paths
-
-    def _signature(self, key: str, expires: int) -> str:
-        return hmac.new(self._secret, f"{key}:{expires}".encode(), hashlib.sha256).hexdigest()
-
-    def _signed_query(self, key: str) -> str:
-        expires = int(time.time()) + SIGNED_URL_TTL
-        return f"expires={expires}&signature={self._signature(key, expires)}"
-
-    def _signature_valid(self, key: str, expires: str | None, signature: str | None) -> bool:
-        """An expiring URL: HMAC over the key and the expiry time, checked in constant time."""
-        if not expires or not signature or not expires.isdigit() or int(expires) < time.time():
-            return False
-        return hmac.compare_digest(self._signature(key, int(expires)), signature)
+    # -------------------------------------------------------------------------- paths
 
     def _hls_dir(self, video_id: str) -> Path | None:
         try:

@@ -54,6 +54,11 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
     return value
 
 
+def limit_param(request: Request, default_limit: int = 20) -> int:
+    """`limit` of a cursor-paged list: 1..100, else 400."""
+    return _int_param(request, "limit", default_limit, 1, 100)
+
+
 def page_params(request: Request, default_limit: int = 10) -> tuple[int, int]:
     """(page, limit): page >= 1, limit 1..100, else 400."""
     page = _int_param(request, "page", 1, 1, 1_000_000)

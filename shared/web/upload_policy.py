@@ -50,7 +50,10 @@ PUBLISH_VIDEO = UploadRoute("POST", f"{API}/videos",
 UPDATE_VIDEO = UploadRoute("PATCH", f"{API}/videos/{{video_id}}", _images("thumbnail"))
 DIRECT_UPLOAD = UploadRoute("PUT", f"{API}/uploads/{{upload_id}}",
                             lambda s: {"file": max(s.max_video_bytes, s.max_image_bytes)}, raw=True)
-ROUTES = (REGISTER, UPDATE_AVATAR, UPDATE_COVER, PUBLISH_VIDEO, UPDATE_VIDEO, DIRECT_UPLOAD)
+# A tus chunk: any part of an upload up to its whole (a client behind a capped proxy sends smaller chunks).
+TUS_CHUNK = UploadRoute("PATCH", f"{API}/uploads/tus/{{upload_id}}",
+                        lambda s: {"file": max(s.max_video_bytes, s.max_image_bytes)}, raw=True)
+ROUTES = (REGISTER, UPDATE_AVATAR, UPDATE_COVER, PUBLISH_VIDEO, UPDATE_VIDEO, DIRECT_UPLOAD, TUS_CHUNK)
 
 
 def route_for(method: str, path: str) -> UploadRoute | None:

@@ -245,7 +245,7 @@ def test_the_servers_log_lines_are_json_with_request_ids(server):
     time.sleep(0.2)
 
     lines = (SERVER_HOME / "server.log").read_text().splitlines()
-    logged = [line for line in lines if not line.startswith("VizTube listening on")  # the start-up banner
+    logged = [line for line in lines if not line.startswith("VizTube ")  # the start-up banner
               and "Warning:" not in line and not line.startswith(" ")]  # Python's own warnings, not loggers
     entries = [json.loads(line) for line in logged]
 

@@ -21,7 +21,8 @@ def test_add_comment_answers_201_with_the_record(client, make_user, make_video, 
     assert response.json_body["statusCode"] == 201
     assert response.json_body["message"] == "Comment added successfully"
     data = response.json_body["data"]
-    assert list(data) == ["id", "content", "userId", "videoId", "createdAt", "updatedAt"]
+    # The original's six keys, in order; then the additions (issue #15): parentId, status.
+    assert list(data) == ["id", "content", "userId", "videoId", "createdAt", "updatedAt", "parentId", "status"]
     assert data["content"] == "  spaced  " and data["videoId"] == str(video["id"])
 
 

@@ -27,7 +27,9 @@ def test_the_eleventh_login_for_one_account_from_one_ip_is_429(client, limits_on
 
     assert answers == [401] * 10 + [429]
     over = _login(client)
-    assert over.json_body["message"] == "Too many requests, please try again later"
+    assert over.json_body["message"].startswith("Too many requests: login_account allows 10 per 5 minutes per IP and "
+                                                "account (set RATE_LIMIT_LOGIN_ACCOUNT to change it); try again in ")
+    assert over.json_body["errors"] == ["login_account: 10 per 5 minutes per IP and account"]
     assert over.json_body["success"] is False
     assert 1 <= int(over.headers["Retry-After"]) <= 300
     assert (over.headers["RateLimit-Limit"], over.headers["RateLimit-Remaining"]) == ("10", "0")
@@ -47,6 +49,22 @@ def test_register_is_limited_per_ip(client, limits_on):
     statuses = [client.post("/api/v2/user/register", body=b"{}", headers=JSON).status_code for _ in range(6)]
 
     assert statuses == [415] * 5 + [429]
+
+
+def test_a_429_names_the_limit_and_its_setting_and_is_logged_once_per_key_per_window(client, limits_on, caplog,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("RATE_LIMIT_REGISTER", "2/hour")
+    reset_settings()
+    caplog.set_level("WARNING", logger="shared.ratelimit")
+
+    answers = [client.post("/api/v2/user/register", body=b"{}", headers=JSON) for _ in range(5)]
+
+    assert [a.status_code for a in answers] == [415, 415, 429, 429, 429]
+    message = answers[-1].json_body["message"]
+    assert message.startswith("Too many requests: register allows 2 per hour per IP (set RATE_LIMIT_REGISTER to "
+                              "change it); try again in ")
+    logged = [r.getMessage() for r in caplog.records if r.name == "shared.ratelimit"]
+    assert len(logged) == 1 and "register: 2 per hour per IP" in logged[0] and "RATE_LIMIT_REGISTER" in logged[0]
 
 
 def test_refresh_is_limited_per_ip(client, limits_on):

@@ -57,6 +57,7 @@ def test_register_reports_every_failing_rule_in_order(client):
         "Password must be between 8 and 72 characters",
         "Password must contain at least one uppercase letter",
         "Password must contain at least one number",
+        "fullname is required",  # after the original's strings: the field by its wire name
     ]
     assert _user_count() == 0 and media_files() == []
 
@@ -75,7 +76,7 @@ def test_register_requires_every_field(client):
 
     assert response.status_code == 422
     assert response.json_body["errors"] == ["Full name is required", "Email is required", "Username is required",
-                                            "Password is required"]
+                                            "Password is required", "fullname is required"]
 
 
 def test_passwords_may_hold_any_printable_character_up_to_72_bytes(client):

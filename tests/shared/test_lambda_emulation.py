@@ -315,7 +315,9 @@ def start(lambda_package: LambdaPackage, template: dict[str, Any], aws: Aws, san
     """Start a container of a function of the template; every container is stopped at the end."""
     started: list[LambdaContainer] = []
     logs = tmp_path_factory.mktemp("lambda-logs")
-    refs = {"SecretsPath": aws.ssm_path, "JobsQueue": aws.queue_url, "HasSecretsArn": False, "AWS::NoValue": None}
+    # The template's defaults: MediaStorage=cloudinary (no bucket, no heavy jobs' queue).
+    refs = {"SecretsPath": aws.ssm_path, "JobsQueue": aws.queue_url, "HasSecretsArn": False, "AWS::NoValue": None,
+            "MediaStorage": "cloudinary", "UsesS3": False}
 
     def run(function: str) -> LambdaContainer:
         container = LambdaContainer(lambda_package, template, function, refs=refs, aws=aws, sandbox=sandbox,

@@ -2,6 +2,8 @@
 SQS is moto in server mode (a real HTTP endpoint), the handler is invoked through Chalice's test client."""
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -82,3 +84,42 @@ def test_a_foreign_message_is_dropped_while_the_batchs_job_still_runs(chalice_cl
     assert outcome == {"batchItemFailures": []}
     assert db.fetch_value("SELECT status FROM jobs WHERE id = :id", id=job_id) == "done"
     assert db.fetch_value("SELECT count(*) FROM jobs") == 1
+
+
+def test_with_a_heavy_jobs_queue_lambda_never_transcodes_and_a_worker_of_that_queue_does(chalice_client, make_user,
+                                                                                         auth, sqs, monkeypatch):
+    from infra.worker import _consume_queue
+
+    sqs_client, queue_url = sqs
+    heavy_url = sqs_client.create_queue(QueueName="viztube-heavy-jobs")["QueueUrl"]
+    monkeypatch.setenv("HEAVY_JOBS_QUEUE_URL", heavy_url)
+    reset_settings()
+    headers = auth(make_user())
+    body, form_headers = multipart({"title": "heavy"}, {"videoFile": ("v.mp4", video_bytes("mp4"), "video/mp4"),
+                                                        "thumbnail": ("t.jpg", jpeg_bytes(), "image/jpeg")})
+    video = chalice_client.http.post("/api/v2/videos", body=body,
+                                     headers={**headers, **form_headers}).json_body["data"]["video"]
+
+    probe = _drain(sqs_client, queue_url)  # the probe is light: Lambda's queue
+    event = chalice_client.events.generate_sqs_event(message_bodies=probe, queue_name="viztube-jobs")
+    chalice_client.lambda_.invoke("run_queued_jobs", event)
+
+    assert _drain(sqs_client, queue_url) == []  # the transcode it queued went to the workers' queue instead
+    transcode = db.fetch_one("SELECT id, status FROM jobs WHERE kind = 'transcode_hls'")
+    assert transcode["status"] == "pending"
+    assert jobs.run_pending() == 0  # what the scheduled sweep runs: never a heavy job
+    assert db.fetch_value("SELECT status FROM jobs WHERE kind = 'transcode_hls'") == "pending"
+
+    stop = threading.Event()
+    worker = threading.Thread(target=_consume_queue, args=(heavy_url, stop, jobs.HEAVY_KINDS), daemon=True)
+    worker.start()
+    try:
+        for _ in range(300):
+            if db.fetch_value("SELECT status FROM jobs WHERE kind = 'transcode_hls'") == "done":
+                break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert db.fetch_value("SELECT processing_status::text FROM videos WHERE id = :id", id=video["id"]) == "COMPLETED"
+    assert _drain(sqs_client, heavy_url) == []  # the worker deleted the message of the job it settled
