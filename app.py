@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from functions import (
+    account_email,
     comments,
     dashboard,
     docs,
@@ -14,6 +15,7 @@ from functions import (
     media,
     metrics,
     playlists,
+    security,
     subscriptions,
     tus,
     tweets,
@@ -48,6 +50,8 @@ app.api.binary_types.extend(["multipart/form-data", "image/webp", "video/mp4", "
 
 app.register_blueprint(healthcheck.bp, url_prefix="/api/v2/healthcheck")
 app.register_blueprint(users.bp, url_prefix="/api/v2/user")
+app.register_blueprint(security.bp, url_prefix="/api/v2/user")  # two-factor sign-in, sessions
+app.register_blueprint(account_email.bp, url_prefix="/api/v2/user")  # email verification, password reset
 app.register_blueprint(videos.bp, url_prefix="/api/v2/videos")
 app.register_blueprint(uploads.bp, url_prefix="/api/v2/uploads")
 app.register_blueprint(tus.bp, url_prefix="/api/v2/uploads/tus")

@@ -9,7 +9,7 @@ from shared.auth import require_user
 from shared.openapi import EMPTY, PAGE_HEADERS, PAGED, doc
 from shared.schemas import parse_input
 from shared.schemas.social import CommentEditIn, CommentIn, CommentOut, CommentThread, CommentWithUser
-from shared.services import comments
+from shared.services import account_mail, comments
 from shared.services.visibility import visible_comment, visible_video_id
 from shared.sql import comments as comments_sql
 from shared.web.body import read_body
@@ -38,6 +38,7 @@ def list_comments(video_id: str) -> Response:
      response=CommentOut, body=CommentIn, status=201, errors=(400, 403, 404, 422))
 def add_comment(video_id: str) -> Response:
     user = require_user(bp.current_request)
+    account_mail.require_verified_to_post(user)
     body = parse_input(CommentIn, read_body(bp.current_request))
     vid = parse_uuid(video_id, "Invalid video ID")
     row = comments.add(user, vid, content=body.content, parent_id=body.parent_id)

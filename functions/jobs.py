@@ -41,8 +41,9 @@ def run_queued_jobs(event: Any) -> dict[str, list[dict[str, str]]]:
     return {"batchItemFailures": failures}
 
 
-@bp.schedule("rate(5 minutes)")
+@bp.schedule("rate(1 minute)")
 def sweep_jobs(event: Any) -> None:  # noqa: ARG001 - the schedule's event carries nothing we need
-    """Retries whose backoff has passed, jobs a dead container left behind, expired uploads."""
+    """Scheduled videos whose time has come (published within a minute), retries whose backoff has passed, jobs a
+    dead container left behind, expired uploads."""
     periodic()
     jobs.run_pending(limit=50)

@@ -15,7 +15,7 @@ from chalice import Blueprint, Response
 from shared import errors, ratelimit
 from shared.auth import require_user
 from shared.openapi import doc
-from shared.services import resumable
+from shared.services import account_mail, resumable
 from shared.services.resumable import TUS_VERSION, Progress, http_date
 from shared.settings import get_settings
 from shared.web.forms import read_raw_file
@@ -50,12 +50,13 @@ def _upload_headers(progress: Progress) -> dict[str, str | list[str]]:
 
 @bp.route("/", methods=["POST"], content_types=["*/*"])
 @doc("Start a resumable (tus) upload: Upload-Length, Upload-Metadata kind/filetype/filename", status=201,
-     errors=(412, 413, 415, 429))
+     errors=(403, 412, 413, 415, 429))
 @tus
 def create_tus_upload() -> Response:
     request = bp.current_request
     user = require_user(request)
     ratelimit.hit("uploads", user.id)
+    account_mail.require_verified_to_post(user)
     progress = resumable.create(user, length=request.headers.get("upload-length"),
                                 metadata=request.headers.get("upload-metadata"),
                                 deferred=request.headers.get("upload-defer-length") is not None)

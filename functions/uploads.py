@@ -9,7 +9,7 @@ from shared.auth import require_user
 from shared.openapi import doc
 from shared.schemas import parse_input
 from shared.schemas.videos import SignedUpload, UploadReceived, UploadSignIn
-from shared.services import direct_uploads
+from shared.services import account_mail, direct_uploads
 from shared.web.body import read_body
 from shared.web.envelope import ok
 from shared.web.forms import read_raw_file
@@ -20,12 +20,13 @@ bp = Blueprint(__name__)
 
 @bp.route("/", methods=["POST"], content_types=BODY_TYPES)
 @doc("Sign a direct upload to storage", response=SignedUpload, body=UploadSignIn, status=201,
-     errors=(413, 415, 422, 429))
+     errors=(403, 413, 415, 422, 429))
 def sign_upload() -> Response:
     request = bp.current_request
     user = require_user(request)
     body = parse_input(UploadSignIn, read_body(request))
     ratelimit.hit("uploads", user.id)
+    account_mail.require_verified_to_post(user)
     data = direct_uploads.sign(user, kind=body.kind, content_type=body.contentType, size=body.size)
     return ok(data, "Upload signed", status=201)
 

@@ -8,6 +8,7 @@ from shared import errors, ratelimit
 from shared.auth import auth_cookies, cleared_cookies, refresh_token_from, require_user
 from shared.openapi import EMPTY, PAGE_HEADERS, PAGED, doc
 from shared.schemas import parse_form, parse_input
+from shared.schemas.security import LoginCodeIn, Me, OtpRequiredOut
 from shared.schemas.users import (
     AvatarForm,
     ChangePasswordIn,
@@ -23,6 +24,7 @@ from shared.schemas.users import (
 from shared.schemas.videos import VideoWithOwner
 from shared.services import accounts, catalog
 from shared.services.presenters import present_with_owner
+from shared.services.two_factor import Challenge
 from shared.sql import history as history_sql
 from shared.web import upload_policy
 from shared.web.body import read_body
@@ -49,7 +51,8 @@ def register_user() -> Response:
 
 
 @bp.route("/login", methods=["POST"], content_types=BODY_TYPES)
-@doc("Sign in with email or username; sets the auth cookies", response=LoginOut, body=LoginIn, public=True,
+@doc("Sign in with email or username; sets the auth cookies (an account with two-factor sign-in answers a challenge"
+     " for POST /user/login/otp instead)", response=(LoginOut, OtpRequiredOut), body=LoginIn, public=True,
      errors=(401, 422, 429))
 def login_user() -> Response:
     request = bp.current_request
@@ -57,8 +60,27 @@ def login_user() -> Response:
     ip = client_ip(request)
     ratelimit.hit("login_ip", ip)
     ratelimit.hit("login_account", ip, body.account_key)
-    signed_in = accounts.login(email=body.given_email, username=body.given_username, password=body.password,
-                               user_agent=user_agent(request), ip=ip)
+    return _signed_in(accounts.login(email=body.given_email, username=body.given_username, password=body.password,
+                                     user_agent=user_agent(request), ip=ip))
+
+
+@bp.route("/login/otp", methods=["POST"], content_types=BODY_TYPES)
+@doc("A sign-in's second step: the login's challenge and a TOTP or recovery code; answers as a login does",
+     response=LoginOut, body=LoginCodeIn, public=True, errors=(401, 422, 429))
+def login_with_code() -> Response:
+    request = bp.current_request
+    body = parse_input(LoginCodeIn, read_body(request))
+    ip = client_ip(request)
+    ratelimit.hit("login_ip", ip)
+    return _signed_in(accounts.login_with_code(challenge=body.challenge, code=body.code,
+                                               user_agent=user_agent(request), ip=ip))
+
+
+def _signed_in(signed_in: accounts.SignedIn | Challenge) -> Response:
+    """A login's answer: the user and the tokens (also set as cookies); or, for an enrolled account, a challenge
+    with no tokens and no cookies."""
+    if isinstance(signed_in, Challenge):
+        return ok(OtpRequiredOut(otp_required=True, challenge=signed_in.challenge).dump(), "Two-factor code required")
     data = LoginOut(user=PublicUser.model_validate(signed_in.user), access_token=signed_in.access_token,
                     refresh_token=signed_in.refresh_token)
     return ok(data.dump(), "User logged in successfully",
@@ -97,10 +119,10 @@ def change_password() -> Response:
 
 
 @bp.route("/current-user-details", methods=["GET"])
-@doc("The signed-in user", response=PublicUser)
+@doc("The signed-in user", response=Me)
 def current_user_details() -> Response:
     user = require_user(bp.current_request)
-    return ok(PublicUser.model_validate(user.profile).dump(), "Current user details")
+    return ok(Me.model_validate(user.profile).dump(), "Current user details")
 
 
 @bp.route("/c/{username}", methods=["GET"])

@@ -22,7 +22,7 @@ from shared.schemas.videos import (
     VideoUpdateForm,
     VideoUpdateIn,
 )
-from shared.services import catalog, direct_uploads, presenters, videos
+from shared.services import account_mail, catalog, direct_uploads, presenters, videos
 from shared.settings import get_settings
 from shared.web import upload_policy
 from shared.web.body import read_body
@@ -64,23 +64,25 @@ def list_videos() -> Response:
 
 @bp.route("/", methods=["POST"], content_types=BODY_OR_FORM)
 @doc("Publish a video (multipart), or register direct uploads (JSON)", response=PublishedVideo, body=VideoRegisterIn,
-     form=VideoPublishForm, errors=(400, 404, 409, 413, 415, 422, 429, 503))
+     form=VideoPublishForm, errors=(400, 403, 404, 409, 413, 415, 422, 429, 503))
 def publish_video() -> Response:
     request = bp.current_request
     user = require_user(request)
     ratelimit.hit("uploads", user.id)
+    account_mail.require_verified_to_post(user)
     if media_type(request) != MULTIPART:  # the direct-upload flow: register what was uploaded
         body = parse_input(VideoRegisterIn, read_body(request))
         row = direct_uploads.register_uploads(user, title=body.title, description=body.description,
                                       video_upload_id=body.video_upload_id,
                                       thumbnail_upload_id=body.thumbnail_upload_id,
-                                      comment_policy=body.commentPolicy or "open")
+                                      comment_policy=body.commentPolicy or "open", privacy=body.privacy_on_create())
         return ok({"video": presenters.present(row)}, PUBLISHED)
     _refuse_over_deployment_cap(request)
     with read_form(request, upload_policy.PUBLISH_VIDEO) as form:
         sent = parse_form(VideoPublishForm, form)
         row = videos.publish(user, title=sent.title, description=sent.description, video=sent.videoFile,
-                             thumbnail=sent.thumbnail, comment_policy=sent.commentPolicy or "open")
+                             thumbnail=sent.thumbnail, comment_policy=sent.commentPolicy or "open",
+                             privacy=sent.privacy_on_create())
     return ok({"video": presenters.present(row)}, PUBLISHED)
 
 
@@ -92,8 +94,8 @@ def get_video(video_id: str) -> Response:
 
 
 @bp.route("/{video_id}", methods=["PATCH"], content_types=BODY_OR_FORM)
-@doc("Change title, description, thumbnail or comment policy", response=VideoOut, body=VideoUpdateIn, form=VideoUpdateForm,
-     errors=(403, 404))
+@doc("Change title, description, thumbnail, comment policy, privacy or schedule", response=VideoOut,
+     body=VideoUpdateIn, form=VideoUpdateForm, errors=(403, 404, 422))
 def update_video(video_id: str) -> Response:
     request = bp.current_request
     user = require_user(request)
@@ -125,7 +127,8 @@ def retry_video_processing(video_id: str) -> Response:
 
 
 @bp.route("/toggle/publish/{video_id}", methods=["PATCH"], content_types=BODY_OR_FORM)
-@doc("Publish or unpublish", response=VideoOut, errors=(403, 404))
+@doc("Publish or unpublish (public ↔ private; an unlisted or scheduled video turns public)", response=VideoOut,
+     errors=(403, 404))
 def toggle_publish_status(video_id: str) -> Response:
     user = require_user(bp.current_request)
     row = videos.toggle_publish(user, _video_id(video_id))

@@ -88,13 +88,15 @@ def _schema_of(data: Any) -> dict[str, Any]:
         return {}
     if isinstance(data, list):
         return {"type": "array", "items": _schema_of(data[0])}
+    if isinstance(data, tuple):  # one of several shapes (a login: the tokens, or a two-factor challenge)
+        return {"anyOf": [_schema_of(d) for d in data]}
     if isinstance(data, type) and issubclass(data, BaseModel):
         return {"$ref": f"#/components/schemas/{data.__name__}"}
     return data
 
 
 def _model_of(data: Any) -> type[BaseModel] | None:
-    if isinstance(data, list):
+    if isinstance(data, list | tuple):
         return _model_of(data[0])
     return data if isinstance(data, type) and issubclass(data, BaseModel) else None
 
@@ -102,7 +104,8 @@ def _model_of(data: Any) -> type[BaseModel] | None:
 def _components() -> dict[str, Any]:
     """The models the routes take (validation) and answer (serialization), and those they nest."""
     inputs = {d.body for d in DOCS.values() if d.body is not None}
-    outputs = {m for d in DOCS.values() if (m := _model_of(d.response)) is not None}
+    outputs = {m for d in DOCS.values() for r in (d.response if isinstance(d.response, tuple) else (d.response,))
+               if (m := _model_of(r)) is not None}
     models = sorted(inputs | outputs, key=lambda m: m.__name__)
     _, top = models_json_schema([(m, "validation" if m in inputs else "serialization") for m in models],
                                 ref_template="#/components/schemas/{model}")

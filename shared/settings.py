@@ -14,9 +14,11 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, NoReturn
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -143,6 +145,29 @@ def _cookie_domain(value: Any) -> str | None:
     return text
 
 
+def _smtp_url(value: Any) -> str | None:
+    """smtp:// (plain, or STARTTLS with ?starttls) or smtps:// (TLS from the start), with a host; blank is unset."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        _invalid("must be like smtp://user:pass@host:587?starttls or smtps://user:pass@host:465")
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        _invalid("has a port that is not a number")
+    return text
+
+
+def _mail_from(value: Any) -> str:
+    """The From of every mail: an address, optionally with a name ("VizTube <no-reply@example.com>")."""
+    text = str(_blank_is_default(value)).strip()
+    if "@" not in parseaddr(text)[1]:
+        _invalid(f"must be an email address like 'VizTube <no-reply@example.com>', got {value!r}")
+    return text
+
+
 def _bcrypt_rounds(rounds: int) -> int:
     if not 4 <= rounds <= 16:
         _invalid("must be between 4 and 16")
@@ -197,6 +222,9 @@ class Settings(BaseSettings):
     access_token_secret: str = Field("", validate_default=True)
     refresh_token_secret: str = Field("", validate_default=True)
     media_url_secret: str = Field("", validate_default=True)
+    # Encrypts TOTP secrets at rest (unset: a key derived from ACCESS_TOKEN_SECRET; set it before anyone enrols if
+    # that secret may be rotated, since changing the key makes every enrolled secret unreadable).
+    two_factor_key: MaybeText = None
     database_url: MaybeText = None
     host: str = "127.0.0.1"
     port: Integer = 8000
@@ -244,6 +272,9 @@ class Settings(BaseSettings):
     rate_limit_refresh: str = "30/5minutes"
     rate_limit_uploads: str = "30/hour"  # per user: signing direct uploads and publishing
     rate_limit_global: str = "600/minute"  # per client IP, every route
+    rate_limit_two_factor: str = "10/5minutes"  # per account: codes tried (sign-in's second step, confirm, disable)
+    rate_limit_verify_email: str = "3/hour"  # per user: sending the verification link again
+    rate_limit_forgot_password: str = "5/hour"  # per account named (counted alike whether it exists or not)
     trusted_proxies: Names = ()
     cache_backend: str = Field("auto", validation_alias="CACHE", validate_default=True)
     cache_ttl_seconds: Seconds = Field(5 * 60, validation_alias="CACHE_TTL")
@@ -263,6 +294,19 @@ class Settings(BaseSettings):
     metrics_token: MaybeText = None
     aws_endpoint_url: MaybeText = None
     staging_sweep_seconds: Seconds = Field(300, validation_alias="STAGING_SWEEP")  # removing abandoned staged uploads
+    # Mail (issue #16, shared.mail): SMTP_URL is smtp://user:pass@host:587?starttls (STARTTLS) or
+    # smtps://user:pass@host:465 (TLS from the start); unset, each mail is written to VIZTUBE_HOME/mail/ as an .eml
+    # file (its links also logged, outside prod). SMTP_CA_FILE: a CA bundle for a relay with a private CA.
+    smtp_url: Annotated[str | None, BeforeValidator(_smtp_url)] = None
+    smtp_ca_file: MaybeText = None
+    smtp_timeout_seconds: Seconds = Field(10, validation_alias="SMTP_TIMEOUT")
+    mail_from: Annotated[str, BeforeValidator(_mail_from)] = "VizTube <no-reply@localhost>"
+    # The front end's base URL that links in mails open (/verify-email?token=..., /reset-password?token=...).
+    app_url: Annotated[str, BeforeValidator(_blank_is_default), AfterValidator(lambda url: url.rstrip("/"))] = Field(
+        default_factory=lambda data: data["public_url"], validate_default=True)
+    # Whether an account must verify its email before it may upload or comment. Off by default in every stage: the
+    # v2 contract's clients register and upload at once (contract-v2.md); an operator turns it on deliberately.
+    require_verified_email: Switch = False
 
     @classmethod
     def settings_customise_sources(
@@ -353,6 +397,11 @@ class Settings(BaseSettings):
         """Where media are worked on for a remote store (a download to probe, HLS output before upload): never
         served, each piece removed when its work ends."""
         return self.home / "scratch"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where mails go as .eml files when there is no SMTP_URL (development)."""
+        return self.home / "mail"
 
     @property
     def pgdata_dir(self) -> Path:

@@ -28,6 +28,7 @@ class PublicUser(Out):
     cover_image: str
     created_at: Timestamp
     updated_at: Timestamp
+    email_verified: bool = False  # the user followed the link mailed to `email` (issue #16)
 
 
 class ChannelProfile(PublicUser):

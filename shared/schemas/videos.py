@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from shared import errors
 from shared.schemas import Count, File, FormIn, In, OptionalFile, Out, Text, Timestamp, field, required_file
+from shared.schemas.privacy import PrivacyIn
 from shared.sql.videos import SORTS
 from shared.text import single_line_problems
 from shared.web.request import page_params, parse_uuid, query_param
@@ -60,6 +61,8 @@ class VideoOut(VideoRecord):
     hls_url: str | None = None
     poster_url: str | None = None
     comment_policy: str = Field("open", description="open | closed | approval (new comments held for the owner)")
+    privacy: str = Field("public", description="public | unlisted | private (isPublished: privacy is public)")
+    publish_at: Timestamp | None = Field(None, description="When a scheduled (private) video turns public")
 
 
 class VideoWithOwner(VideoOut):
@@ -184,7 +187,7 @@ class VideoListQuery:
         return cls(page=page, limit=limit, sort_by=sort_by, sort_type=sort_type, user_id=owner, query=query)
 
 
-class VideoRegisterIn(In):
+class VideoRegisterIn(PrivacyIn):
     """POST /videos as JSON: publish a video whose files arrived by direct upload (POST /uploads)."""
 
     title: Text = field("Guitar lessons, part 1", required=True, max_length=MAX_TITLE)
@@ -214,7 +217,7 @@ class VideoRegisterIn(In):
         return parse_uuid(self.thumbnailUploadId, "Invalid upload ID")
 
 
-class VideoPublishForm(FormIn):
+class VideoPublishForm(FormIn, PrivacyIn):
     """POST /videos as multipart: the video file and its thumbnail."""
 
     title: Text = field("Guitar lessons, part 1", required=True, max_length=MAX_TITLE)
@@ -232,7 +235,7 @@ class VideoPublishForm(FormIn):
         return self
 
 
-class VideoUpdateIn(In):
+class VideoUpdateIn(PrivacyIn):
     """PATCH semantics: omitted (or null) is unchanged, an explicit empty description clears it, a title may not be
     blank."""
 
@@ -250,10 +253,12 @@ class VideoUpdateIn(In):
             raise errors.ValidationFailed(_LENGTHS)
         return self
 
-    def changes(self) -> dict[str, str]:
-        changes = self.model_dump(include={"title", "description"}, exclude_unset=True, exclude_none=True)
+    def changes(self) -> dict[str, Any]:
+        changes: dict[str, Any] = self.model_dump(include={"title", "description"}, exclude_unset=True,
+                                                  exclude_none=True)
         if self.commentPolicy:
             changes["comment_policy"] = self.commentPolicy
+        changes.update(self.privacy_changes())
         return changes
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from shared import auth, cached, db, errors
 from shared.media.files import UploadedFile, check_image
 from shared.schemas.users import normalize_email, normalize_username
+from shared.services import account_mail, two_factor
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
 from shared.sql import sessions as sessions_sql
@@ -42,12 +43,15 @@ def register(*, fullname: str, username: str, email: str, password: str,
         cover_file = storage.save(cover.path, kind="coverImage", mime=cover_mime) if cover and cover_mime else None
         if cover_file:
             stored.append(cover_file)
-        return users_sql.insert(
-            username=username, email=email, fullname=fullname.strip(), password_hash=password_hash,
-            avatar=avatar_file.url, avatar_public_id=avatar_file.public_id,
-            cover_image=cover_file.url if cover_file else "",
-            cover_image_public_id=cover_file.public_id if cover_file else None,
-        )
+        with db.transaction():
+            user = users_sql.insert(
+                username=username, email=email, fullname=fullname.strip(), password_hash=password_hash,
+                avatar=avatar_file.url, avatar_public_id=avatar_file.public_id,
+                cover_image=cover_file.url if cover_file else "",
+                cover_image_public_id=cover_file.public_id if cover_file else None,
+            )
+            account_mail.send_verification(user["id"])  # a job: mailed after the commit, never within the request
+        return user
     except BaseException:
         discard(stored)  # a concurrent duplicate (409) or any failure leaves no file behind
         raise
@@ -63,7 +67,8 @@ def _start_session(user: dict[str, Any], *, user_agent: str, ip: str) -> SignedI
     return SignedIn(user=user, access_token=auth.issue_access_token(user, session_id), refresh_token=refresh)
 
 
-def login(*, email: str | None, username: str | None, password: str, user_agent: str, ip: str) -> SignedIn:
+def login(*, email: str | None, username: str | None, password: str, user_agent: str,
+          ip: str) -> SignedIn | two_factor.Challenge:
     row = users_sql.find_for_login(email=normalize_email(email) if email else None,
                                    username=normalize_username(username) if username else None)
     if row is None:
@@ -71,7 +76,16 @@ def login(*, email: str | None, username: str | None, password: str, user_agent:
         raise errors.NotAuthenticated("Invalid credentials")
     if not auth.verify_password(password, row.pop("password_hash")):
         raise errors.NotAuthenticated("Invalid credentials")
-    return _start_session(row, user_agent=user_agent, ip=ip)
+    challenge = two_factor.challenge_for(row)  # an enrolled account signs in once its code is given too
+    return challenge or _start_session(row, user_agent=user_agent, ip=ip)
+
+
+def login_with_code(*, challenge: str, code: str, user_agent: str, ip: str) -> SignedIn:
+    """A sign-in's second step: the challenge the password step answered, and a TOTP or recovery code."""
+    user = users_sql.get_public(user_id=two_factor.answer_challenge(challenge, code))
+    if user is None:
+        raise errors.NotAuthenticated("Invalid or expired two-factor challenge")
+    return _start_session(user, user_agent=user_agent, ip=ip)
 
 
 def refresh(token: str) -> SignedIn:
@@ -128,7 +142,10 @@ def update_account(current: auth.CurrentUser, changes: dict[str, str]) -> dict[s
         clean["username"] = normalize_username(changes["username"])
     if "email" in changes:
         clean["email"] = normalize_email(changes["email"])
-    row = users_sql.update_profile(user_id=current.id, changes=clean)  # a clash is a 409 from the constraint
+    with db.transaction():
+        row = users_sql.update_profile(user_id=current.id, changes=clean)  # a clash is a 409 from the constraint
+        if row is not None and row["email"] != current.profile["email"]:
+            row = account_mail.email_changed(current.id)  # unverified until the link mailed to the new one is used
     if row is None:
         raise errors.NotFound("User not found")
     cached.forget_channel(current.id, current.profile["username"], row["username"])

@@ -11,7 +11,7 @@ from shared.auth import CurrentUser
 from shared.schemas.users import ChannelProfile, normalize_username
 from shared.schemas.videos import VideoListQuery
 from shared.services.presenters import present_with_owner
-from shared.services.visibility import cached_video
+from shared.services.visibility import open_video
 from shared.settings import get_settings
 from shared.sql import subscriptions as subscriptions_sql
 from shared.sql import users as users_sql
@@ -35,13 +35,11 @@ def feed(query: VideoListQuery) -> dict[str, Any]:
 
 
 def watch(viewer: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
-    """A video as its watch page shows it (schemas.videos.VideoDetail): 404 unless it is published or the viewer's
-    own; the view is counted, and the owner comes with the subscriber count. What changes with every like and
-    subscription (the like count, whether the viewer likes the video and follows its channel) is never cached: it
-    comes live from the statement that counts the view."""
-    video = cached_video(video_id)
-    if not video or (not video["isPublished"] and video["userId"] != str(viewer.id)):
-        raise errors.NotFound("Video not found")
+    """A video as its watch page shows it (schemas.videos.VideoDetail): 404 when it is someone else's private video
+    (an unlisted one opens by its id); the view is counted, and the owner comes with the subscriber count. What
+    changes with every like and subscription (the like count, whether the viewer likes the video and follows its
+    channel) is never cached: it comes live from the statement that counts the view."""
+    video = open_video(video_id, viewer)
     owner_id = video["userId"]
     owner = cached.channel(owner_id, lambda: users_sql.channel_stats(user_id=owner_id))
     seen = videos_sql.record_view(video_id=video_id, viewer_id=viewer.id,

@@ -9,7 +9,7 @@ from typing import Any
 from shared import errors
 from shared.auth import CurrentUser
 from shared.schemas.social import CommentThread, CommentWithUser
-from shared.services.visibility import cached_video, visible_comment
+from shared.services.visibility import open_video, visible_comment
 from shared.sql import comments as comments_sql
 
 # A top-level comment deleted while it has replies stays in its video's list so the thread reads on: its text is
@@ -76,10 +76,7 @@ def approve(user: CurrentUser, comment_id: uuid.UUID) -> dict[str, Any]:
 
 def _video(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
     """The video as the API shows it (cached), 404 as everywhere when this user may not see it."""
-    video = cached_video(video_id)
-    if not video or (not video["isPublished"] and video["userId"] != str(user.id)):
-        raise errors.NotFound("Video not found")
-    return video
+    return open_video(video_id, user)
 
 
 def _own(user: CurrentUser, video_id: uuid.UUID) -> None:

@@ -16,7 +16,7 @@ from shared import cached, db, errors, jobs, node
 from shared.jobs import Retry, handler
 from shared.media.hls import TranscodeError, transcode
 from shared.media.probe import ProbeError, probe_video
-from shared.services import media_visibility
+from shared.services import account_mail, media_visibility, scheduling  # noqa: F401 - account_mail: its job kinds
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
@@ -158,8 +158,9 @@ def sweep_expired_uploads() -> int:
 
 @jobs.housekeeping
 def periodic() -> None:
-    """Housekeeping the worker does every few minutes."""
+    """Housekeeping the worker does on every pass (each task decides how often it really runs)."""
     global _last_sweep
+    scheduling.sweep()  # scheduled videos due: published within a minute of their time
     if time.monotonic() - _last_sweep >= SWEEP_EVERY_SECONDS:
         _last_sweep = time.monotonic()
         sweep_expired_uploads()

@@ -1,6 +1,8 @@
 """Who may read a video's media straight from the store. Where anyone may read published media from the store itself
 (an S3 bucket, a CDN in front of it: `Storage.tracks_visibility`), the store is told whenever a video's media start
-or stop being public: on publish and unpublish, when an upload becomes a published video, and when media are stored
+or stop being public (public means the privacy level `public`, which `is_published` says: an unlisted video's media
+are private there, reached through presigned URLs only): on publish and unpublish, a privacy change, a scheduled
+video's time coming, when an upload becomes a published video, and when media are stored
 for a video whose state changed meanwhile. It is told through a recorded job, tried at once by the request that
 made the change, so a store that does not answer is told later, never forgotten (once the job's tries run out,
 another is queued for an hour later, and so on while the video exists).

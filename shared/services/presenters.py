@@ -10,7 +10,8 @@ from shared.storage import get_storage
 
 
 def _urls(row: dict[str, Any]) -> dict[str, str | None]:
-    """Delivery URLs: an unpublished video's media only through expiring signed URLs (its owner's eyes only)."""
+    """Delivery URLs: the media of a video that is not public (unlisted or private: `is_published` is false) only
+    through expiring signed URLs, for whoever may open it (shared.services.visibility)."""
     private = not row["is_published"]
     storage = get_storage()
     urls: dict[str, str | None] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from shared import cached, db, errors, jobs
@@ -12,7 +13,7 @@ from shared.media.files import UploadedFile, check_image, check_video_file
 from shared.node import media_node
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.services.media_visibility import schedule_sync
-from shared.services.visibility import owned_video
+from shared.services.visibility import is_listed, owned_video
 from shared.settings import get_settings
 from shared.sql import jobs as jobs_sql
 from shared.sql import videos as videos_sql
@@ -35,17 +36,20 @@ def ensure_processing_capacity() -> None:
 
 
 def publish(user: CurrentUser, *, title: str, description: str, video: UploadedFile,
-            thumbnail: UploadedFile, comment_policy: str = "open") -> dict[str, Any]:
+            thumbnail: UploadedFile, comment_policy: str = "open",
+            privacy: tuple[str, datetime | None] = ("public", None)) -> dict[str, Any]:
+    """`privacy`: (privacy, publish_at), shared.schemas.privacy.PrivacyIn.privacy_on_create."""
     ensure_processing_capacity()
     mime, facts = check_video_file(video)
     thumb_mime = check_image(thumbnail)
     storage = get_storage()
     stored: list[StoredFile] = []
     try:
-        # A new video is published at once: its media are public from the start.
-        video_file = storage.save(video.path, kind="video", mime=mime, private=False)
+        # A public video's media are public from the start; any other's are stored private.
+        hidden = not is_listed(privacy[0])
+        video_file = storage.save(video.path, kind="video", mime=mime, private=hidden)
         stored.append(video_file)
-        thumb_file = storage.save(thumbnail.path, kind="thumbnail", mime=thumb_mime, private=False)
+        thumb_file = storage.save(thumbnail.path, kind="thumbnail", mime=thumb_mime, private=hidden)
         stored.append(thumb_file)
         with db.transaction():
             row = videos_sql.insert(
@@ -53,7 +57,7 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
                 video_file_public_id=video_file.public_id, thumbnail_url=thumb_file.url,
                 thumbnail_public_id=thumb_file.public_id, duration=facts.duration, video_mime=mime,
                 video_file_size=video.size, width=facts.width, height=facts.height, storage=storage.name,
-                media_node=media_node(), comment_policy=comment_policy)
+                media_node=media_node(), comment_policy=comment_policy, privacy=privacy[0], publish_at=privacy[1])
             # Processing reads the file just stored: only the node holding it may run the job (issue #10).
             jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
             cached.forget_feed()
@@ -81,8 +85,9 @@ def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
             if old is None:
                 raise errors.NotFound("Video not found")
             row = videos_sql.update_details(video_id=video_id, changes=changes) if changes else old
-            if new_thumb and old["is_published"] != published:  # toggled since: the new thumbnail follows
-                sync = schedule_sync(video_id)
+            assert row is not None
+            if row["is_published"] != old["is_published"] or (new_thumb and old["is_published"] != published):
+                sync = schedule_sync(video_id)  # public no more, or again (or toggled since: the new thumbnail follows)
             cached.forget_video(video_id)
     except BaseException:
         if new_thumb:

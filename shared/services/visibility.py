@@ -1,5 +1,15 @@
-"""Who may see what: an unpublished video (and everything under it) exists for its owner only; anyone else gets
-the resource's 404, on every route."""
+"""Who may see what, by a video's privacy (issue #15, point 1). For anyone but its owner, a video that is
+* `public` opens by id and is listed: the feed, search, a channel's videos, the subscriptions feed, lists that belong
+  to other users (playlists), and the counts shown to others;
+* `unlisted` opens by id or link for anyone signed in (watch page, comments, likes, adding it to a playlist), and is
+  listed nowhere but in the viewer's own lists (their likes, history and playlists);
+* `private` does not exist: the resource's 404 on every route, as if there were no such video.
+The owner sees all of their own videos everywhere. A scheduled video (`publishAt`) is private until its time, then
+public (shared/services/scheduling.py). The media of a video that is not public go out only as expiring signed URLs
+(shared/services/presenters.py) and, where the store enforces it, tagged private (shared/services/media_visibility.py).
+
+These functions decide in Python; shared/sql/videos.py (`LISTED`, `reachable_by`, `listed_for`) says the same in SQL
+for the lists, and `is_published` is exactly "public" (a database trigger keeps the two columns in step)."""
 
 from __future__ import annotations
 
@@ -13,29 +23,45 @@ from shared.sql import comments as comments_sql
 from shared.sql import videos as videos_sql
 
 
+def may_open(privacy: str, owner_id: object, viewer: CurrentUser) -> bool:
+    """Whether `viewer` may open a video (by id or link) of this privacy owned by `owner_id` (a UUID or its text)."""
+    return privacy != "private" or str(owner_id) == str(viewer.id)
+
+
+def is_listed(privacy: str) -> bool:
+    """Whether a video of this privacy is listed for others (feeds, search, channel lists, counts)."""
+    return privacy == "public"
+
+
 def visible_video(video_id: uuid.UUID, viewer: CurrentUser) -> dict[str, Any]:
-    """The video, or 404 when it does not exist or is someone else's unpublished video."""
+    """The video, or 404 when it does not exist or is someone else's private video."""
     row = videos_sql.get(video_id=video_id)
-    if row is None or (not row["is_published"] and row["user_id"] != viewer.id):
+    if row is None or not may_open(row["privacy"], row["user_id"], viewer):
         raise errors.NotFound("Video not found")
     return row
+
+
+def open_video(video_id: uuid.UUID, viewer: CurrentUser) -> dict[str, Any]:
+    """The video as the API shows it (cached when public), or 404 as `visible_video`."""
+    video = cached_video(video_id)
+    if not video or not may_open(video["privacy"], video["userId"], viewer):
+        raise errors.NotFound("Video not found")
+    return video
 
 
 def visible_video_id(video_id: uuid.UUID, viewer: CurrentUser) -> uuid.UUID:
     """Just "may this viewer see this video?" (comments, likes, playlists): answered from the cached video entry
     that every video write invalidates; 404 as `visible_video`."""
-    video = cached_video(video_id)
-    if not video or (not video["isPublished"] and video["userId"] != str(viewer.id)):
-        raise errors.NotFound("Video not found")
+    open_video(video_id, viewer)
     return video_id
 
 
 def visible_comment(comment_id: uuid.UUID, viewer: CurrentUser, *, deleted: bool = False) -> dict[str, Any]:
     """A comment with its video's owner; 404 when the comment does not exist, sits under someone else's
-    unpublished video (which does not exist for this viewer either), is held for approval and the viewer is neither
+    private video (which does not exist for this viewer either), is held for approval and the viewer is neither
     its author nor the video's owner, or is a "deleted comment" (unless `deleted`: its thread stays readable)."""
     row = comments_sql.get_with_video(comment_id=comment_id)
-    if (row is None or (not row["video_published"] and row["video_owner_id"] != viewer.id)
+    if (row is None or not may_open(row["video_privacy"], row["video_owner_id"], viewer)
             or (row["status"] == "held" and viewer.id not in (row["user_id"], row["video_owner_id"]))
             or (row["deleted_at"] is not None and not deleted)):
         raise errors.NotFound("Comment not found")
@@ -43,8 +69,8 @@ def visible_comment(comment_id: uuid.UUID, viewer: CurrentUser, *, deleted: bool
 
 
 def cached_video(video_id: uuid.UUID) -> dict[str, Any] | None:
-    """The video as the API shows it; published ones come from the cache (an unpublished one never does:
-    its URLs are signed for its owner)."""
+    """The video as the API shows it; public ones come from the cache (any other never does: its media URLs are
+    signed, and expire)."""
     def load() -> dict[str, Any] | None:
         row = videos_sql.get(video_id=video_id)
         return present(row) if row else None

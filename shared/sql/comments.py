@@ -84,7 +84,7 @@ def insert_reply(*, parent_id: uuid.UUID, video_id: uuid.UUID, user_id: uuid.UUI
 def get_with_video(*, comment_id: uuid.UUID) -> dict[str, Any] | None:
     """A comment with its video's owner and visibility (who may see, edit or delete it)."""
     return db.fetch_one(
-        f"SELECT {COLUMNS}, v.user_id AS video_owner_id, v.is_published AS video_published"
+        f"SELECT {COLUMNS}, v.user_id AS video_owner_id, v.privacy AS video_privacy"
         " FROM comments c JOIN videos v ON v.id = c.video_id WHERE c.id = :id",
         id=comment_id)
 

@@ -6,18 +6,19 @@ import uuid
 from typing import Any
 
 from shared.sql.paging import fetch_page, with_total
-from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V
+from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V, reachable_by
 
+_MAY_OPEN = reachable_by(":uid")  # the caller's own list: an unlisted video they watched stays in it
 _COUNT_FOR_USER = ("SELECT count(*) FROM watch_history h JOIN videos v ON v.id = h.video_id"
-                   " WHERE h.user_id = :uid AND (v.is_published OR v.user_id = :uid)")
+                   f" WHERE h.user_id = :uid AND {_MAY_OPEN}")
 
 
 def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Newest first, and how many there are; another user's video that is now unpublished is hidden."""
+    """Newest first, and how many there are; another user's video that is now private is hidden."""
     return fetch_page(
         f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}, {with_total(_COUNT_FOR_USER)}"
         " FROM watch_history h JOIN videos v ON v.id = h.video_id JOIN users u ON u.id = v.user_id"
-        " WHERE h.user_id = :uid AND (v.is_published OR v.user_id = :uid)"
+        f" WHERE h.user_id = :uid AND {_MAY_OPEN}"
         " ORDER BY h.watched_at DESC, h.id DESC LIMIT :limit OFFSET :offset",
         _COUNT_FOR_USER, uid=user_id, limit=limit, offset=offset,
     )

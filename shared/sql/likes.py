@@ -7,7 +7,7 @@ from typing import Any
 
 from shared import db
 from shared.sql.paging import fetch_page, with_total
-from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V
+from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V, reachable_by
 
 TARGET_COLUMNS = {"video": "video_id", "comment": "comment_id", "tweet": "tweet_id"}
 _LOCK_NAMESPACE = 0x4C696B65  # "Like": advisory-lock namespace for toggles
@@ -30,15 +30,17 @@ def toggle(*, user_id: uuid.UUID, target: str, target_id: uuid.UUID) -> bool:
         return True
 
 
+# The caller's own list: what they may open (someone else's unlisted video they liked included).
+_MAY_OPEN = reachable_by(":uid")
 _COUNT_LIKED = ("SELECT count(*) FROM likes l JOIN videos v ON v.id = l.video_id"
-                " WHERE l.user_id = :uid AND l.video_id IS NOT NULL AND (v.is_published OR v.user_id = :uid)")
+                f" WHERE l.user_id = :uid AND l.video_id IS NOT NULL AND {_MAY_OPEN}")
 
 
 def liked_videos(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Newest like first, and how many there are; another user's video that is now unpublished is hidden."""
+    """Newest like first, and how many there are; another user's video that is now private is hidden."""
     return fetch_page(
         f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}, {with_total(_COUNT_LIKED)}"
         " FROM likes l JOIN videos v ON v.id = l.video_id JOIN users u ON u.id = v.user_id"
-        " WHERE l.user_id = :uid AND l.video_id IS NOT NULL AND (v.is_published OR v.user_id = :uid)"
+        f" WHERE l.user_id = :uid AND l.video_id IS NOT NULL AND {_MAY_OPEN}"
         " ORDER BY l.created_at DESC, l.id DESC LIMIT :limit OFFSET :offset",
         _COUNT_LIKED, uid=user_id, limit=limit, offset=offset)

@@ -7,12 +7,14 @@ from typing import Any
 
 from shared import db
 from shared.sql.paging import fetch_page, with_total
-from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V
+from shared.sql.videos import EXTRA_COLUMNS_V, OWNER_COLUMNS_U, VIDEO_COLUMNS_V, listed_for
 
 _COLUMNS = "id, name, description, user_id, created_at, updated_at"
 _COLUMNS_P = "p.id, p.name, p.description, p.user_id, p.created_at, p.updated_at"
-# A playlist's videos as a viewer sees them: someone else's unpublished video is left out.
-_VISIBLE = "(v.is_published OR v.user_id = :viewer)"
+# A playlist's videos (and their counts) as a viewer sees them: someone else's private video is left out, and so is
+# an unlisted one unless the viewer owns the playlist.
+_VISIBLE = listed_for(":viewer", "p.user_id")
+_VISIBLE_PV = listed_for(":viewer", "(SELECT pl.user_id FROM playlists pl WHERE pl.id = pv.playlist_id)")
 
 
 def insert(*, user_id: uuid.UUID, name: str, description: str) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def videos_of(*, playlist_id: uuid.UUID, viewer_id: uuid.UUID, limit: int, offse
     return db.fetch_all(
         f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}"
         " FROM playlist_videos pv JOIN videos v ON v.id = pv.video_id JOIN users u ON u.id = v.user_id"
-        f" WHERE pv.playlist_id = :id AND {_VISIBLE} ORDER BY pv.added_at, pv.id LIMIT :limit OFFSET :offset",
+        f" WHERE pv.playlist_id = :id AND {_VISIBLE_PV} ORDER BY pv.added_at, pv.id LIMIT :limit OFFSET :offset",
         id=playlist_id, viewer=viewer_id, limit=limit, offset=offset)
 
 

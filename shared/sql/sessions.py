@@ -51,3 +51,30 @@ def revoke_others(*, user_id: uuid.UUID, keep_session_id: uuid.UUID, reason: str
         " WHERE user_id = :uid AND id <> :keep AND revoked_at IS NULL",
         uid=user_id, keep=keep_session_id, reason=reason,
     )
+
+
+def list_live(*, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A user's signed-in devices (not revoked, not expired), the most recently used first."""
+    return db.fetch_all(
+        "SELECT id, user_agent, ip, created_at, last_used_at FROM sessions"
+        " WHERE user_id = :uid AND revoked_at IS NULL AND expires_at > now()"
+        " ORDER BY last_used_at DESC, id DESC LIMIT 1000",
+        uid=user_id,
+    )
+
+
+def revoke_own(*, user_id: uuid.UUID, session_id: uuid.UUID, reason: str) -> int:
+    """End one live session of this user; 0 when it is not theirs, or not live."""
+    return db.execute(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = :reason"
+        " WHERE id = :id AND user_id = :uid AND revoked_at IS NULL AND expires_at > now()",
+        id=session_id, uid=user_id, reason=reason,
+    )
+
+
+def revoke_all(*, user_id: uuid.UUID, reason: str) -> int:
+    """End every live session of a user (a password reset: whoever knew the old password is signed out)."""
+    return db.execute(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = :reason WHERE user_id = :uid AND revoked_at IS NULL",
+        uid=user_id, reason=reason,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared import db
 
-PUBLIC_COLUMNS = "id, username, email, fullname, avatar, cover_image, created_at, updated_at"
+PUBLIC_COLUMNS = "id, username, email, fullname, avatar, cover_image, created_at, updated_at, email_verified"
 _UPDATABLE = {"fullname", "email", "username"}
 
 
@@ -19,6 +19,8 @@ def get_authenticated(*, user_id: uuid.UUID, session_id: uuid.UUID) -> dict[str,
     """The user behind an access token, and when its session expires; only while the session is live."""
     return db.fetch_one(
         f"SELECT {', '.join('u.' + c.strip() for c in PUBLIC_COLUMNS.split(','))},"
+        " EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)"
+        " AS two_factor_enabled,"
         " extract(epoch FROM s.expires_at)::float8 AS session_expires FROM users u"
         " JOIN sessions s ON s.user_id = u.id"
         " WHERE u.id = :uid AND s.id = :sid AND s.revoked_at IS NULL AND s.expires_at > now()",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import datetime
 from typing import Any
 
 from shared import db
@@ -22,9 +23,27 @@ VIDEO_COLUMNS = _columns()
 VIDEO_COLUMNS_V = _columns("v")  # the same columns read through the alias `v`, for joins
 # Extra facts the API adds to the original's 16 columns.
 EXTRA_COLUMNS_V = ("v.processing_error, v.width, v.height, v.video_mime, v.video_file_size, v.storage,"
-                   " v.hls_master_public_id, v.poster_public_id, v.comment_policy")
+                   " v.hls_master_public_id, v.poster_public_id, v.comment_policy, v.privacy, v.publish_at")
 _EXTRA = EXTRA_COLUMNS_V.replace("v.", "")
 OWNER_COLUMNS_U = "u.fullname AS owner_fullname, u.username AS owner_username, u.avatar AS owner_avatar"
+
+# The SQL face of the visibility rules (shared/services/visibility.py decides them; these say the same in SQL, the
+# video read through the alias `v`, the viewer's id in the named parameter):
+# listed (feeds, search, channel lists, counts shown to others): public only, which is_published means (the partial
+# indexes' predicate, so keep it literally);
+LISTED = "v.is_published"
+
+
+def reachable_by(viewer: str) -> str:
+    """Opened by id: anything but someone else's private video (the viewer's own lists: likes, history)."""
+    return f"(v.privacy <> 'private' OR v.user_id = {viewer})"
+
+
+def listed_for(viewer: str, list_owner: str) -> str:
+    """In a list that belongs to `list_owner` (a playlist), as `viewer` sees it: public videos, the viewer's own, and
+    unlisted ones only for the list's owner (never in another user's list)."""
+    return f"({LISTED} OR v.user_id = {viewer} OR (v.privacy = 'unlisted' AND {list_owner} = {viewer}))"
+
 
 # The list's sort keys → an ORDER BY that an index serves (id breaks ties, so pages never overlap).
 SORTS = {"createdAt": "v.created_at", "views": "v.views", "duration": "v.duration", "title": "v.title"}
@@ -34,17 +53,20 @@ def insert(*, user_id: uuid.UUID, title: str, description: str, video_file_url: 
            thumbnail_url: str, thumbnail_public_id: str, duration: float, is_published: bool = True,
            processing_status: str = "PROCESSING", video_mime: str | None = None, video_file_size: int | None = None,
            width: int | None = None, height: int | None = None, storage: str = "local",
-           media_node: str | None = None, comment_policy: str = "open") -> dict[str, Any]:
-    """`media_node`: the node whose disk holds a locally stored video file (shared.node)."""
+           media_node: str | None = None, comment_policy: str = "open", privacy: str | None = None,
+           publish_at: datetime | None = None) -> dict[str, Any]:
+    """`media_node`: the node whose disk holds a locally stored video file (shared.node). `privacy` wins over
+    `is_published` (which, alone, means public or private: the v2 flag)."""
+    privacy = privacy or ("public" if is_published else "private")
     row = db.fetch_one(
         "INSERT INTO videos (user_id, title, description, video_file_url, video_file_public_id, thumbnail_url,"
-        " thumbnail_public_id, duration, is_published, processing_status, video_mime, video_file_size, width,"
-        " height, storage, media_node, comment_policy)"
-        " VALUES (:uid, :title, :description, :vurl, :vpid, :turl, :tpid, :duration, :published,"
+        " thumbnail_public_id, duration, privacy, publish_at, processing_status, video_mime,"
+        " video_file_size, width, height, storage, media_node, comment_policy)"
+        " VALUES (:uid, :title, :description, :vurl, :vpid, :turl, :tpid, :duration, :privacy, :publish_at,"
         " CAST(:status AS processing_status), :mime, :size, :width, :height, :storage, :node, :policy)"
         f" RETURNING {VIDEO_COLUMNS}, {_EXTRA}",
         uid=user_id, title=title, description=description, vurl=video_file_url, vpid=video_file_public_id,
-        turl=thumbnail_url, tpid=thumbnail_public_id, duration=duration, published=is_published,
+        turl=thumbnail_url, tpid=thumbnail_public_id, duration=duration, privacy=privacy, publish_at=publish_at,
         status=processing_status, mime=video_mime, size=video_file_size, width=width, height=height,
         storage=storage, node=media_node, policy=comment_policy,
     )
@@ -60,7 +82,7 @@ def search_query(text: str) -> str | None:
     return " & ".join(f"{w}:*" for w in words) or None
 
 
-_LIST_WHERE = ("v.is_published AND (CAST(:uid AS uuid) IS NULL OR v.user_id = :uid)"
+_LIST_WHERE = (f"{LISTED} AND (CAST(:uid AS uuid) IS NULL OR v.user_id = :uid)"
                " AND (CAST(:q AS text) IS NULL OR v.search @@ to_tsquery('simple', :q))")
 
 
@@ -149,7 +171,8 @@ def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: in
 
 
 def update_details(*, video_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any] | None:
-    allowed = {"title", "description", "thumbnail_url", "thumbnail_public_id", "comment_policy"}
+    allowed = {"title", "description", "thumbnail_url", "thumbnail_public_id", "comment_policy", "privacy",
+               "publish_at"}
     columns = [c for c in changes if c in allowed]
     assignments = ", ".join(f"{c} = :{c}" for c in columns)  # names from `allowed` only
     return db.fetch_one(
@@ -160,13 +183,28 @@ def update_details(*, video_id: uuid.UUID, changes: dict[str, Any]) -> dict[str,
 
 
 def toggle_published(*, video_id: uuid.UUID, owner_id: uuid.UUID) -> dict[str, Any] | None:
-    """Flip is_published in one statement (no read-then-write race); None when not the owner's video."""
+    """The v2 toggle, in one statement (no read-then-write race): public → private, anything else (unlisted,
+    private, scheduled) → public; a schedule is cancelled. None when not the owner's video."""
     return db.fetch_one(
-        "UPDATE videos SET is_published = NOT is_published, updated_at = now()"
+        "UPDATE videos SET privacy = CASE WHEN privacy = 'public' THEN 'private' ELSE 'public' END,"
+        " publish_at = NULL, updated_at = now()"
         " WHERE id = :id AND user_id = :owner"
         f" RETURNING {VIDEO_COLUMNS}, {_EXTRA}",
         id=video_id, owner=owner_id,
     )
+
+
+PUBLISH_DUE_BATCH = 500
+
+
+def publish_due(*, limit: int = PUBLISH_DUE_BATCH) -> list[uuid.UUID]:
+    """Scheduled videos whose time has come turn public (at most `limit` per call, through videos_publish_at_idx);
+    their ids. Rows another sweep holds are skipped, not waited for: it publishes them."""
+    rows = db.fetch_all(
+        "UPDATE videos SET privacy = 'public', publish_at = NULL, updated_at = now() WHERE id IN ("
+        " SELECT id FROM videos WHERE publish_at <= now() ORDER BY publish_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
+        " RETURNING id", limit=limit)
+    return [r["id"] for r in rows]
 
 
 def set_processing(*, video_id: uuid.UUID, status: str, error: str | None = None,

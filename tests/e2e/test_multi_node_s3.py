@@ -27,8 +27,10 @@ from tests.e2e.conftest import free_port, server_env, signed_in_user, stop, wait
 
 BUCKET = "viztube-media"
 SECRETS = {"ACCESS_TOKEN_SECRET": "a" * 40, "REFRESH_TOKEN_SECRET": "r" * 40, "MEDIA_URL_SECRET": "m" * 40}
-# What a node may keep in its home: its identity and its logs; no media, no upload, no scratch file.
+# What a node may keep in its home: its identity and its logs, and the development mailbox (mail/*.eml: the nodes
+# run without SMTP_URL, so account mails are written there); no media, no upload, no scratch file.
 NODE_FILES = {"node-id", "secrets.json"}
+MAILBOX = "mail"
 
 
 @dataclass
@@ -51,7 +53,8 @@ class Cluster:
         """Every file a node's home holds beyond its identity: media, uploads, scratch copies, HLS output."""
         found = {}
         for name, home in self.homes.items():
-            files = [str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and p.name not in NODE_FILES]
+            files = [str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and p.name not in NODE_FILES
+                     and p.relative_to(home).parts[0] != MAILBOX]
             if files:
                 found[name] = files
         return found

@@ -20,9 +20,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server):
          "--header", f"Authorization: {headers['Authorization']}",
          "--generation-with-security-parameters", "false",  # a generated cookie would take precedence over the token
          "--exclude-path-regex", "^/metrics|/user/logout",  # logout would revoke the session the run uses
-         "--request-timeout", "30"],
+         "--request-timeout", "60"],
         capture_output=True, text=True, timeout=600)
 
-    assert result.returncode == 0, result.stdout[-5000:]
+    assert result.returncode == 0, result.stdout[:8000] + "\n[...]\n" + result.stdout[-3000:]
     generated, passed = map(int, re.search(r"(\d+) generated, (\d+) passed", result.stdout).groups())
     assert generated == passed and generated > 500, result.stdout[-3000:]

@@ -21,7 +21,8 @@ def test_register_answers_201_in_status_and_body_with_the_public_user(client):
     assert body["statusCode"] == 201 and body["success"] is True
     assert body["message"] == "User registered successfully!"
     user = body["data"]
-    assert list(user) == ["id", "username", "email", "fullname", "avatar", "coverImage", "createdAt", "updatedAt"]
+    assert list(user)[:8] == ["id", "username", "email", "fullname", "avatar", "coverImage", "createdAt", "updatedAt"]
+    assert user["emailVerified"] is False  # added by issue #16: a link to verify it is mailed
     assert user["username"] == "ada_l"
     assert user["email"] == "ada@example.com"
     assert user["fullname"] == "Ada"

@@ -6,6 +6,7 @@ work throughout."""
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
@@ -205,3 +206,52 @@ def test_a_stream_made_while_the_video_was_toggled_follows_its_state(client, mak
     stream = [k for k in s3_bucket.keys() if k.startswith(f"hls/{video_id}/")]
     assert stream and {_tag(s3_bucket, k) for k in stream} == {"private" if published_at_start else "public"}
     assert _anonymous(s3_bucket, stream) == {403 if published_at_start else 200}
+
+
+# ------------------------------------------------------------------------------------ privacy levels (issue #15)
+
+
+def test_an_unlisted_video_registered_from_direct_uploads_stays_private_in_the_bucket(client, make_user, auth,
+                                                                                       s3_bucket):
+    headers = {**auth(make_user()), **JSON}
+    uploads, keys = {}, []
+    for kind, content_type, data in (("video", "video/mp4", video_bytes("mp4")), ("thumbnail", "image/jpeg",
+                                                                                 jpeg_bytes())):
+        signed = client.post("/api/v2/uploads", headers=headers, body=json.dumps(
+            {"kind": kind, "contentType": content_type, "size": len(data)})).json_body["data"]
+        assert requests.put(signed["url"], data=data, headers=signed["headers"], timeout=10).status_code == 200
+        uploads[kind] = signed["uploadId"]
+        keys.append(urlparse(signed["url"]).path.split("/", 1)[1])
+
+    response = client.post("/api/v2/videos", headers=headers, body=json.dumps(
+        {"title": "Direct", "videoUploadId": uploads["video"], "thumbnailUploadId": uploads["thumbnail"],
+         "privacy": "unlisted"}))
+
+    assert response.status_code == 200, response.body
+    video = response.json_body["data"]["video"]
+    assert (video["privacy"], video["isPublished"]) == ("unlisted", False)
+    assert _anonymous(s3_bucket, keys) == {403} and {_tag(s3_bucket, k) for k in keys} == {"private"}
+    assert requests.get(video["videoFileUrl"], timeout=10).status_code == 200  # presigned, for whoever opens it
+    patched = client.patch(f"/api/v2/videos/{video['id']}", headers=headers, body='{"privacy": "public"}')
+    assert patched.status_code == 200
+    assert _anonymous(s3_bucket, keys) == {200} and {_tag(s3_bucket, k) for k in keys} == {"public"}
+
+
+def test_a_scheduled_videos_objects_turn_public_when_the_sweep_publishes_it(client, make_user, auth, s3_bucket):
+    from shared.services import scheduling
+
+    headers = auth(make_user())
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body, form_headers = multipart({"title": "later", "publishAt": later}, {
+        "videoFile": ("v.mp4", video_bytes("mp4"), "video/mp4"), "thumbnail": ("t.jpg", jpeg_bytes(), "image/jpeg")})
+    response = client.post("/api/v2/videos", body=body, headers={**headers, **form_headers})
+    assert response.status_code == 200, response.body
+    video_id = response.json_body["data"]["video"]["id"]
+    jobs.run_pending()
+    keys = s3_bucket.keys()
+    assert len(keys) > 5 and _anonymous(s3_bucket, keys) == {403} and {_tag(s3_bucket, k) for k in keys} == {"private"}
+
+    db.execute("UPDATE videos SET publish_at = now() - interval '1 second' WHERE id = :id", id=uuid.UUID(video_id))
+    assert scheduling.publish_due() == [uuid.UUID(video_id)]
+
+    assert _anonymous(s3_bucket, keys) == {200} and {_tag(s3_bucket, k) for k in keys} == {"public"}

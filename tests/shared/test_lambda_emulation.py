@@ -21,6 +21,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +353,17 @@ def test_register_login_publish_like_and_the_queued_job_run_on_lambda(api, start
     registered = api.request("POST", "/api/v2/user/register", headers=form_headers, body=form)
     assert registered.status == 201, registered.why()
     assert registered.json()["data"]["avatar"].startswith("https://res.cloudinary.com/demo/image/")
+    # Register mailed a verification link through the jobs queue (prod lets only verified accounts upload): the SQS
+    # consumer runs the mail job and, without SMTP_URL, leaves the mail as an .eml file in Lambda's /tmp.
+    jobs_function = start("RunQueuedJobs")
+    mailed = deliver(aws.sqs, aws.queue_url, jobs_function.invoke)
+    assert mailed is not None and mailed.response == {"batchItemFailures": []}
+    [eml] = (sandbox.tmp / "viztube" / "mail").glob("*.eml")
+    body = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",))
+    found = re.search(r"token=([A-Za-z0-9_\-.]+)", str(body.get_content() if body else ""))
+    assert found, eml.read_text()
+    verified = api.request("POST", "/api/v2/user/verify-email", headers=JSON, body=_json({"token": found.group(1)}))
+    assert verified.status == 200, verified.why()
 
     login = api.request("POST", "/api/v2/user/login", headers=JSON,
                         body=_json({"username": "lambdauser", "password": "Passw0rdX"}))
@@ -378,7 +391,6 @@ def test_register_login_publish_like_and_the_queued_job_run_on_lambda(api, start
     assert liked.json()["data"] == {"liked": True}
 
     # The job the publish announced, through the SQS consumer as Lambda's event source mapping runs it.
-    jobs_function = start("RunQueuedJobs")
     delivery = deliver(aws.sqs, aws.queue_url, jobs_function.invoke)
     assert delivery is not None, "publishing announced no job on the queue"
     assert delivery.response == {"batchItemFailures": []}

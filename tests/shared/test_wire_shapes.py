@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import shared.schemas.security
 import shared.schemas.social
 import shared.schemas.users
 import shared.schemas.videos  # noqa: F401 - every response shape is defined by now
