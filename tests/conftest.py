@@ -140,6 +140,20 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     cache.reset()
 
 
+@pytest.fixture
+def sent_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL text of every statement shared.db sends while the test runs (each one a round trip)."""
+    sent: list[str] = []
+    original = db.Tx._run
+
+    def run(self: db.Tx, sql: str, params: dict[str, Any]) -> Any:
+        sent.append(sql)
+        return original(self, sql, params)
+
+    monkeypatch.setattr(db.Tx, "_run", run)
+    return sent
+
+
 @pytest.fixture(scope="session")
 def app() -> Any:
     import app as app_module

@@ -28,7 +28,8 @@ def public_media_policy(bucket: str) -> dict[str, Any]:
 def _conditions_met(conditions: dict[str, Any] | None, values: dict[str, str]) -> bool:
     for operator, tests in (conditions or {}).items():
         if operator != "StringEquals":
-            raise NotImplementedError(f"the test's policy evaluation knows StringEquals only, not {operator}")
+            # A policy this fake cannot evaluate must stop the test, never be judged wrongly (S3 itself knows many).
+            raise ValueError(f"tests/fakes/s3_policy.py evaluates StringEquals conditions only, not {operator}")
         for key, expected in tests.items():
             if values.get(key) not in (expected if isinstance(expected, list) else [expected]):
                 return False

@@ -353,26 +353,14 @@ def test_forgot_password_needs_an_email_or_a_username(client):
     assert answer.status_code == 422 and answer.json_body["errors"][0] == "Email or username is required"
 
 
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    sent: list[str] = []
-    original = db.Tx._run
-
-    def run(self: db.Tx, sql: str, params: dict[str, Any]) -> Any:
-        sent.append(sql)
-        return original(self, sql, params)
-
-    monkeypatch.setattr(db.Tx, "_run", run)
-    return sent
-
-
-def test_forgot_password_answers_an_unknown_account_exactly_as_a_known_one(client, make_user, inbox, statements):
+def test_forgot_password_answers_an_unknown_account_exactly_as_a_known_one(client, make_user, inbox,
+                                                                          sent_statements):
     user = make_user()
 
     def ask(body: dict[str, str]) -> tuple[int, Any, list[str]]:
-        statements.clear()
+        sent_statements.clear()
         answer = _post(client, "forgot-password", body)
-        return answer.status_code, answer.json_body, list(statements)
+        return answer.status_code, answer.json_body, list(sent_statements)
 
     known = {"email": ask({"email": user["email"]}), "username": ask({"username": user["username"]})}
     unknown = {"email": ask({"email": "nobody@example.com"}), "username": ask({"username": "nobody"})}

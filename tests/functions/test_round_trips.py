@@ -3,9 +3,6 @@ and, on a small box, most of a request's CPU. A new statement on these paths has
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from shared import cache, db
@@ -13,20 +10,12 @@ from shared.settings import reset_settings
 
 
 @pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The SQL text of every statement shared.db sends while the test runs (the cache off)."""
+def statements(monkeypatch: pytest.MonkeyPatch, sent_statements: list[str]) -> list[str]:
+    """The statements sent while the test runs, with the cache off (every read goes to PostgreSQL)."""
     monkeypatch.setenv("CACHE", "off")
     reset_settings()
     cache.reset()
-    sent: list[str] = []
-    original = db.Tx._run
-
-    def run(self: db.Tx, sql: str, params: dict[str, Any]) -> Any:
-        sent.append(sql)
-        return original(self, sql, params)
-
-    monkeypatch.setattr(db.Tx, "_run", run)
-    yield sent
+    return sent_statements
 
 
 def test_the_feed_is_one_statement_after_the_session_check(client, make_user, make_video, auth, statements):

@@ -90,9 +90,8 @@ def test_a_thumbnail_replaced_while_unpublished_stays_private(client, make_user,
     assert _anonymous(s3_bucket, [new_thumb]) == {200}
 
 
-def test_directly_uploaded_bytes_are_nobodys_until_they_become_a_published_video(client, make_user, auth,
-                                                                                s3_bucket):
-    headers = {**auth(make_user()), **JSON}
+def _direct_uploads(client, headers) -> tuple[dict[str, str], list[str]]:
+    """A video and a thumbnail sent straight to the bucket by presigned PUT: their upload ids and their keys."""
     uploads, keys = {}, []
     for kind, content_type, data in (("video", "video/mp4", video_bytes("mp4")), ("thumbnail", "image/jpeg",
                                                                                  jpeg_bytes())):
@@ -101,6 +100,13 @@ def test_directly_uploaded_bytes_are_nobodys_until_they_become_a_published_video
         assert requests.put(signed["url"], data=data, headers=signed["headers"], timeout=10).status_code == 200
         uploads[kind] = signed["uploadId"]
         keys.append(urlparse(signed["url"]).path.split("/", 1)[1])
+    return uploads, keys
+
+
+def test_directly_uploaded_bytes_are_nobodys_until_they_become_a_published_video(client, make_user, auth,
+                                                                                s3_bucket):
+    headers = {**auth(make_user()), **JSON}
+    uploads, keys = _direct_uploads(client, headers)
     assert _anonymous(s3_bucket, keys) == {403}  # stored, but not a published video's yet
 
     response = client.post("/api/v2/videos", headers=headers, body=json.dumps(
@@ -214,14 +220,7 @@ def test_a_stream_made_while_the_video_was_toggled_follows_its_state(client, mak
 def test_an_unlisted_video_registered_from_direct_uploads_stays_private_in_the_bucket(client, make_user, auth,
                                                                                        s3_bucket):
     headers = {**auth(make_user()), **JSON}
-    uploads, keys = {}, []
-    for kind, content_type, data in (("video", "video/mp4", video_bytes("mp4")), ("thumbnail", "image/jpeg",
-                                                                                 jpeg_bytes())):
-        signed = client.post("/api/v2/uploads", headers=headers, body=json.dumps(
-            {"kind": kind, "contentType": content_type, "size": len(data)})).json_body["data"]
-        assert requests.put(signed["url"], data=data, headers=signed["headers"], timeout=10).status_code == 200
-        uploads[kind] = signed["uploadId"]
-        keys.append(urlparse(signed["url"]).path.split("/", 1)[1])
+    uploads, keys = _direct_uploads(client, headers)
 
     response = client.post("/api/v2/videos", headers=headers, body=json.dumps(
         {"title": "Direct", "videoUploadId": uploads["video"], "thumbnailUploadId": uploads["thumbnail"],
