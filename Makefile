@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements.txt requirements-server.txt requirements-dev.txt
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint migrate local package bench bench-upload bench-resumable worker clean redis-server nginx wrk chromium
+.PHONY: run test lint migrate local package bench bench-upload bench-resumable bench-media worker clean redis-server nginx wrk chromium
 
 # Set-up, said as it goes (a fresh clone installs for about a minute): pip's own lines, then how long it took.
 # chalice 1.34 (its packager drives pip) requires pip<26.3.
@@ -75,6 +75,9 @@ worker: $(STAMP)  ## a job worker (no HTTP) for the home `make run` uses; start 
 
 bench-resumable: $(STAMP)  ## a 1 GB resumable (tus) upload with a connection cut half-way: time, server RSS, checksum
 	$(BIN)/python -m infra.bench.resumable_upload
+
+bench-media: $(STAMP)  ## 60 s 360p/720p/1080p uploads: time to first HLS play, to the whole ladder, video s per CPU s (vs before)
+	$(BIN)/python -m infra.bench.first_play $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .chalice/deployments

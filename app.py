@@ -3,7 +3,10 @@
 from chalice import Chalice
 
 from functions import (
+    account_data,
     account_email,
+    blocks,
+    captions,
     comments,
     dashboard,
     docs,
@@ -14,7 +17,10 @@ from functions import (
     likes,
     media,
     metrics,
+    moderation,
+    notifications,
     playlists,
+    reports,
     security,
     subscriptions,
     tus,
@@ -22,6 +28,8 @@ from functions import (
     uploads,
     users,
     videos,
+    watch_progress,
+    webhook_endpoints,
     webhooks,
 )
 from shared import db
@@ -46,12 +54,14 @@ db.on_pool_created(_migrate_a_dev_database)
 app = Chalice(app_name="viztube", configure_logs=False)
 app.debug = False  # unknown errors answer a generic 500; details go to the log with the request id
 app.api.binary_types.extend(["multipart/form-data", "image/webp", "video/mp4", "video/quicktime",
-                             "video/x-matroska", "application/vnd.apple.mpegurl", "video/mp2t"])
+                             "video/x-matroska", "application/vnd.apple.mpegurl", "video/mp2t", "application/zip",
+                             "text/vtt", "application/x-subrip"])
 
 app.register_blueprint(healthcheck.bp, url_prefix="/api/v2/healthcheck")
 app.register_blueprint(users.bp, url_prefix="/api/v2/user")
 app.register_blueprint(security.bp, url_prefix="/api/v2/user")  # two-factor sign-in, sessions
 app.register_blueprint(account_email.bp, url_prefix="/api/v2/user")  # email verification, password reset
+app.register_blueprint(account_data.bp, url_prefix="/api/v2/user")  # account deletion, data export
 app.register_blueprint(videos.bp, url_prefix="/api/v2/videos")
 app.register_blueprint(uploads.bp, url_prefix="/api/v2/uploads")
 app.register_blueprint(tus.bp, url_prefix="/api/v2/uploads/tus")
@@ -64,6 +74,13 @@ app.register_blueprint(playlists.bp, url_prefix="/api/v2/playlist")
 app.register_blueprint(dashboard.bp, url_prefix="/api/v2/dashboard")
 app.register_blueprint(media.bp, url_prefix="/api/v2/media")
 app.register_blueprint(webhooks.bp, url_prefix="/api/v2/webhooks")
+app.register_blueprint(webhook_endpoints.bp, url_prefix="/api/v2/webhooks")  # API clients' own endpoints
+app.register_blueprint(notifications.bp, url_prefix="/api/v2/notifications")
+app.register_blueprint(blocks.bp, url_prefix="/api/v2/user")  # a user's blocks
+app.register_blueprint(reports.bp, url_prefix="/api/v2/reports")
+app.register_blueprint(moderation.bp, url_prefix="/api/v2/moderation")
+app.register_blueprint(captions.bp, url_prefix="/api/v2")  # /videos/{id}/captions*, /media/captions/*
+app.register_blueprint(watch_progress.bp, url_prefix="/api/v2")  # /videos/{id}/progress, /user/continue-watching
 app.register_blueprint(docs.bp, url_prefix="/api/v2")
 app.register_blueprint(metrics.bp)
 app.register_blueprint(jobs.bp)  # SQS consumer and schedule (serverless); the one-box server runs jobs in-process

@@ -28,7 +28,7 @@ def list_comments(video_id: str) -> Response:
     user = require_user(request)
     vid = visible_video_id(parse_uuid(video_id, "Invalid video ID"), user)
     page, limit = page_params(request)
-    rows, total = comments_sql.list_for_video(video_id=vid, limit=limit, offset=(page - 1) * limit)
+    rows, total = comments_sql.list_for_video(video_id=vid, limit=limit, offset=(page - 1) * limit, viewer_id=user.id)
     data = [comments.present(r) for r in rows]
     return ok(data, "Comments fetched successfully", headers=page_headers(request, page=page, limit=limit, total=total))
 

@@ -57,16 +57,22 @@ def _serve_hls(video_id: str, public_id: str) -> Response:
         if not store.signed_url_valid(public_id, expires, signature):
             raise errors.NotFound("Media not found")
         query = f"expires={expires}&signature={signature}"
-    if found is not None and not (query and found.path.suffix == ".m3u8"):
-        cache = "public, max-age=60" if found.path.suffix == ".m3u8" else None
+    if found is not None and not (query and found.path.suffix in (".m3u8", ".vtt")):  # .vtt: a storyboard track
+        cache = _playlist_cache(public_id) if found.path.suffix in (".m3u8", ".vtt") else None
         return serve_file(request, found.path, found.content_type, cache_control=cache if published else
                           "private, max-age=300")
     playlist = store.stream_playlist(public_id, signed_query=query)
     if playlist is None:
         raise errors.NotFound("Media not found")
     return Response(body=playlist.encode(), status_code=200,
-                    headers={"Content-Type": HLS_TYPES["m3u8"],
-                             "Cache-Control": "public, max-age=60" if published else "private, no-store"})
+                    headers={"Content-Type": HLS_TYPES[public_id.rsplit(".", 1)[1]],
+                             "Cache-Control": _playlist_cache(public_id) if published else "private, no-store"})
+
+
+def _playlist_cache(public_id: str) -> str:
+    """The master playlist grows while the ladder is made (players re-read it): cached briefly; the others are
+    written once."""
+    return "public, max-age=5" if public_id.endswith("/master.m3u8") else "public, max-age=60"
 
 
 def _stream_published(video_id: str) -> bool | None:

@@ -19,7 +19,7 @@ def prometheus_metrics() -> Response:
     token = get_settings().metrics_token
     if token:
         given = (bp.current_request.headers.get("authorization") or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given, token):
+        if not hmac.compare_digest(given.encode(), token.encode()):
             raise errors.NotAuthenticated("Unauthorized request")
     body, content_type = metrics.render()
     return Response(body=body.decode(), status_code=200, headers={"Content-Type": content_type,

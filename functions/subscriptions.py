@@ -10,6 +10,7 @@ from shared import cached, errors
 from shared.auth import require_user
 from shared.openapi import PAGE_HEADERS, PAGED, doc
 from shared.schemas.social import ChannelBrief, SubscriptionState
+from shared.services import subscriptions
 from shared.sql import subscriptions as subscriptions_sql
 from shared.sql import users as users_sql
 from shared.web.envelope import ok
@@ -34,7 +35,7 @@ def toggle_subscription(channel_id: str) -> Response:
     if channel == user.id:
         raise errors.BadRequest("You cannot subscribe to your own channel")
     _existing_user(channel_id, "Invalid channel ID", "Channel not found")
-    subscribed = subscriptions_sql.toggle(subscriber_id=user.id, channel_id=channel)
+    subscribed = subscriptions.toggle(user, channel)
     cached.forget_channel_counts(user.id, channel)
     return ok({"subscribed": subscribed}, "Subscribed successfully" if subscribed else "Unsubscribed successfully")
 

@@ -43,12 +43,12 @@ def create_tweet() -> Response:
 @doc("A user's posts with like counts", response=[TweetWithCount], query=PAGED, headers=PAGE_HEADERS, errors=(404,))
 def list_user_tweets(user_id: str) -> Response:
     request = bp.current_request
-    require_user(request)
+    viewer = require_user(request)
     owner_id = parse_uuid(user_id, "Invalid user ID")
     if users_sql.get_public(user_id=owner_id) is None:
         raise errors.NotFound("User not found")
     page, limit = page_params(request)
-    rows, total = tweets_sql.list_for_user(user_id=owner_id, limit=limit, offset=(page - 1) * limit)
+    rows, total = tweets_sql.list_for_user(user_id=owner_id, limit=limit, offset=(page - 1) * limit, viewer_id=viewer.id)
     data = [TweetWithCount.shape({**r, "count": {"likes": r["likes_count"]}}) for r in rows]
     return ok(data, "Tweets fetched successfully", headers=page_headers(request, page=page, limit=limit, total=total))
 

@@ -21,11 +21,9 @@ from shared.schemas.users import (
     TokensOut,
     UpdateAccountIn,
 )
-from shared.schemas.videos import VideoWithOwner
-from shared.services import accounts, catalog
-from shared.services.presenters import present_with_owner
+from shared.schemas.videos import WatchedVideo
+from shared.services import accounts, catalog, watch_progress
 from shared.services.two_factor import Challenge
-from shared.sql import history as history_sql
 from shared.web import upload_policy
 from shared.web.body import read_body
 from shared.web.client_ip import client_ip
@@ -161,11 +159,11 @@ def update_cover_image() -> Response:
 
 
 @bp.route("/watch-history", methods=["GET"])
-@doc("Videos the user watched, newest first", response=[VideoWithOwner], query=PAGED, headers=PAGE_HEADERS)
+@doc("Videos the user watched, newest first, with where they stopped in each", response=[WatchedVideo], query=PAGED,
+     headers=PAGE_HEADERS)
 def watch_history() -> Response:
     request = bp.current_request
     user = require_user(request)
     page, limit = page_params(request, default_limit=20)
-    rows, total = history_sql.list_for_user(user_id=user.id, limit=limit, offset=(page - 1) * limit)
-    return ok([present_with_owner(r) for r in rows], "Watch history fetched",
-              headers=page_headers(request, page=page, limit=limit, total=total))
+    items, total = watch_progress.history(user, page=page, limit=limit)
+    return ok(items, "Watch history fetched", headers=page_headers(request, page=page, limit=limit, total=total))

@@ -55,7 +55,9 @@ def _refuse_over_deployment_cap(request: Request) -> None:
 @doc("Published videos: search, filter, sort, paginate", response=VideoPage, query=(
     *PAGED, ("query", "string", "Words to find in titles and descriptions (prefix match)"),
     ("userId", "string", "Only this channel's videos"),
-    ("sortBy", "string", "createdAt | views | duration | title"), ("sortType", "string", "asc | desc")))
+    ("tag", "string", "Only videos with this tag (normalised as tags are: '#Guitar' finds 'guitar')"),
+    ("sortBy", "string", "createdAt | views | duration | title | trending (views in the last 7 days)"),
+    ("sortType", "string", "asc | desc")))
 def list_videos() -> Response:
     request = bp.current_request
     require_user(request)
@@ -75,14 +77,15 @@ def publish_video() -> Response:
         row = direct_uploads.register_uploads(user, title=body.title, description=body.description,
                                       video_upload_id=body.video_upload_id,
                                       thumbnail_upload_id=body.thumbnail_upload_id,
-                                      comment_policy=body.commentPolicy or "open", privacy=body.privacy_on_create())
+                                      comment_policy=body.commentPolicy or "open", privacy=body.privacy_on_create(),
+                                      tags=body.tag_list())
         return ok({"video": presenters.present(row)}, PUBLISHED)
     _refuse_over_deployment_cap(request)
     with read_form(request, upload_policy.PUBLISH_VIDEO) as form:
         sent = parse_form(VideoPublishForm, form)
         row = videos.publish(user, title=sent.title, description=sent.description, video=sent.videoFile,
                              thumbnail=sent.thumbnail, comment_policy=sent.commentPolicy or "open",
-                             privacy=sent.privacy_on_create())
+                             privacy=sent.privacy_on_create(), tags=sent.tag_list())
     return ok({"video": presenters.present(row)}, PUBLISHED)
 
 
@@ -94,7 +97,7 @@ def get_video(video_id: str) -> Response:
 
 
 @bp.route("/{video_id}", methods=["PATCH"], content_types=BODY_OR_FORM)
-@doc("Change title, description, thumbnail, comment policy, privacy or schedule", response=VideoOut,
+@doc("Change title, description, thumbnail, comment policy, privacy, schedule or tags", response=VideoOut,
      body=VideoUpdateIn, form=VideoUpdateForm, errors=(403, 404, 422))
 def update_video(video_id: str) -> Response:
     request = bp.current_request

@@ -8,6 +8,11 @@
         --delete-local (removed once no row refers to them). Exit code 0 when nothing failed, 1 otherwise, 2 when
         the configuration does not allow the move.
 
+    set-role <username> admin|moderator|user
+        Give a user a role (issue #15, point 6): moderators and admins decide abuse reports, admins also read the
+        moderation log. The only way to grant one (never through the API); recorded in the moderation log. Exit code
+        0 when done, 1 when there is no such user.
+
 Like the server, it uses DATABASE_URL, or without it the embedded PostgreSQL of its VIZTUBE_HOME, and applies the
 migrations first. Run it on each node whose disk holds media (each moves its own), one run at a time.
 """
@@ -101,6 +106,23 @@ def move_media(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def set_role(args: argparse.Namespace) -> int:
+    _database()
+    from shared import errors
+    from shared.migrate import migrate
+    from shared.schemas.users import normalize_username
+    from shared.services.moderation import set_role as grant
+
+    migrate()
+    try:
+        row = grant(normalize_username(args.username), args.role)
+    except errors.NotFound as exc:
+        _say(f"set-role: {exc.message}")
+        return 1
+    _say(f"set-role: {row['username']} is now {args.role} (was {row['old_role']})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.manage", description="VizTube operator commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     move.add_argument("--delete-local", action="store_true",
                       help="remove each local file once every row referring to it points at its verified copy")
     move.set_defaults(run=move_media)
+    role = commands.add_parser("set-role", help="make a user an admin, a moderator, or a plain user again")
+    role.add_argument("username", help="the user's username (case-insensitive)")
+    role.add_argument("role", choices=["admin", "moderator", "user"])
+    role.set_defaults(run=set_role)
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

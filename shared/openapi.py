@@ -57,6 +57,7 @@ class Doc:
     public: bool = False
     errors: tuple[int, ...] = ()
     headers: tuple[Param, ...] = ()  # response headers of the success
+    raw: tuple[tuple[str, str], ...] = ()  # bodies that are the file itself: (media type, an example body)
 
 
 # Handler name -> its documentation, filled by `@doc` as the feature modules are imported (the names are the
@@ -68,17 +69,19 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 def doc(summary: str, *, response: Any = None, body: type[BaseModel] | None = None,
         form: type[BaseModel] | None = None, query: tuple[Param, ...] = (), status: int = 200, public: bool = False,
-        errors: tuple[int, ...] = (), headers: tuple[Param, ...] = ()) -> Callable[[Handler], Handler]:
+        errors: tuple[int, ...] = (), headers: tuple[Param, ...] = (),
+        raw: tuple[tuple[str, str], ...] = ()) -> Callable[[Handler], Handler]:
     """Document the route below: `@bp.route(...)` then `@doc(...)` over the handler, which is returned unchanged.
 
     Every route answers 400 (and 401 unless `public`); `errors` lists the other statuses it may answer; `headers`
-    the headers its success carries (a JSON GET's ETag is added for every such route)."""
+    the headers its success carries (a JSON GET's ETag is added for every such route); `raw` the media types of a
+    body that is a file itself, each with an example."""
     def record(handler: Handler) -> Handler:
         name, origin = handler.__name__, f"{handler.__module__}.{handler.__qualname__}"
         # The same handler documented again (its module imported anew) replaces its entry; another one is a clash.
         if _ORIGIN.setdefault(name, origin) != origin:
             raise ValueError(f"{origin} and {_ORIGIN[name]} are both named {name}: operationIds must be unique")
-        DOCS[name] = Doc(summary, response, body, form, query, status, public, errors, headers)
+        DOCS[name] = Doc(summary, response, body, form, query, status, public, errors, headers, raw)
         return handler
     return record
 
@@ -129,8 +132,9 @@ def _form_schema(form: type[BaseModel]) -> dict[str, Any]:
 
 
 def body_example(model: type[BaseModel]) -> dict[str, Any]:
-    """A body that the model takes: each text field's documented example (file fields have none)."""
-    return {name: info.examples[0] for name, info in model.model_fields.items()
+    """A body that the model takes: each text field's documented example (file fields have none), under the key the
+    body uses (a field's alias where it has one: a notification type, `video.published`, is no Python name)."""
+    return {info.alias or name: info.examples[0] for name, info in model.model_fields.items()
             if info.examples and info.examples[0] is not None}
 
 
@@ -214,8 +218,11 @@ def _operation(name: str, path: str, doc: Doc, method: str, schemas: dict[str, A
         # No media-type example here: it could not hold the files, and a partial one has schemathesis draw the rest
         # (which crashed its generator). The text fields carry their own examples, which Swagger UI fills in.
         content["multipart/form-data"] = {"schema": _form_schema(doc.form)}
+    for raw_type, raw_example in doc.raw:  # the file as the whole body (a caption file)
+        content[raw_type] = {"schema": {"type": "string"}, "example": raw_example}
     if content:
-        needed = any(required_fields(m) or getattr(m, "one_of_required", ()) for m in (doc.body, doc.form) if m)
+        needed = bool(doc.raw) or any(required_fields(m) or getattr(m, "one_of_required", ())
+                                      for m in (doc.body, doc.form) if m)
         operation["requestBody"] = {"required": needed, "content": content}
     success: dict[str, Any] = {"description": "Success"}
     if doc.response is not None:

@@ -36,7 +36,7 @@ _lock = threading.Lock()
 # What each limit counts per (the keys its callers pass), for the 429's message.
 COUNTED_PER = {"login_account": "IP and account", "login_ip": "IP", "register": "IP", "refresh": "IP",
                "uploads": "user", "global": "IP", "verify_email": "user", "forgot_password": "account",
-               "two_factor": "account"}
+               "two_factor": "account", "delete_account": "user", "data_export": "user", "reports": "user"}
 _logged: dict[tuple[str, ...], float] = {}  # (limit, keys...) -> until when its refusals are not logged again
 _logged_lock = threading.Lock()
 

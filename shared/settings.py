@@ -174,6 +174,12 @@ def _bcrypt_rounds(rounds: int) -> int:
     return rounds
 
 
+def _caption_cap(size: int) -> int:
+    if not 1024 <= size <= 960 * 1024:
+        _invalid("must be between 1024 and 983040 bytes (a caption's body is capped like any small body, at 1 MB)")
+    return size
+
+
 Seconds = Annotated[int, BeforeValidator(_seconds)]
 Integer = Annotated[int, BeforeValidator(_integer)]
 Count = Annotated[int, BeforeValidator(_count)]
@@ -252,6 +258,11 @@ class Settings(BaseSettings):
     max_json_bytes: ClassVar[int] = 1 * MB  # JSON and small form bodies: not configurable
     max_image_bytes: Count = 10 * MB
     max_video_bytes: Count = 100 * MB
+    # A caption file (WebVTT or SubRip; hours of dialogue are ~100 KB). Its route's body is capped like any small
+    # body (max_json_bytes, with room for a multipart form around the file), so it cannot go beyond 960 KB.
+    max_caption_bytes: Annotated[Count, AfterValidator(_caption_cap)] = 512 * 1024
+    # How often a viewer's watch position is written at most, per video (POST /videos/{id}/progress).
+    watch_progress_interval_seconds: Seconds = Field(10, validation_alias="WATCH_PROGRESS_INTERVAL")
     log_level: Annotated[str, AfterValidator(str.upper)] = "INFO"
     view_window_seconds: Seconds = Field(3600, validation_alias="VIEW_WINDOW")
     upload_ttl_seconds: Seconds = Field(3600, validation_alias="UPLOAD_TTL")
@@ -275,6 +286,9 @@ class Settings(BaseSettings):
     rate_limit_two_factor: str = "10/5minutes"  # per account: codes tried (sign-in's second step, confirm, disable)
     rate_limit_verify_email: str = "3/hour"  # per user: sending the verification link again
     rate_limit_forgot_password: str = "5/hour"  # per account named (counted alike whether it exists or not)
+    rate_limit_delete_account: str = "5/hour"  # per user: password (and code) tries of an account deletion
+    rate_limit_data_export: str = "5/day"  # per user: data exports requested (each one zips all their media)
+    rate_limit_reports: str = "20/hour"  # per user: abuse reports filed (the moderators' queue is not a flood target)
     trusted_proxies: Names = ()
     cache_backend: str = Field("auto", validation_alias="CACHE", validate_default=True)
     cache_ttl_seconds: Seconds = Field(5 * 60, validation_alias="CACHE_TTL")
@@ -307,6 +321,10 @@ class Settings(BaseSettings):
     # Whether an account must verify its email before it may upload or comment. Off by default in every stage: the
     # v2 contract's clients register and upload at once (contract-v2.md); an operator turns it on deliberately.
     require_verified_email: Switch = False
+    # Data exports (issue #16, point 7): the zip's cap (media that would pass it are left out and listed in its
+    # manifest; the data itself is always there) and how long its link works before the zip is removed.
+    max_export_bytes: Count = 4096 * MB
+    export_ttl_seconds: Seconds = Field(48 * 3600, validation_alias="EXPORT_TTL")
 
     @classmethod
     def settings_customise_sources(

@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from shared import db
@@ -23,8 +24,10 @@ from shared.sql import subscriptions as subscriptions_sql
 from shared.sql import tweets as tweets_sql
 from shared.sql import users as users_sql
 from shared.sql import videos as videos_sql
+from shared.sql import view_stats as view_stats_sql
 
-BIG_TABLES = {"videos", "likes", "comments", "subscriptions", "users", "watch_history", "tweets"}
+BIG_TABLES = {"videos", "likes", "comments", "subscriptions", "users", "watch_history", "tweets", "video_views_daily",
+              "video_views_hourly", "channel_views_daily", "channel_views_hourly"}
 
 
 @contextmanager
@@ -73,7 +76,9 @@ def plan_of(call: Callable[[], Any]) -> list[tuple[str, str, str]]:
 HOT_QUERIES = ("feed (page 1, newest)", "feed sorted by views", "feed search", "video detail", "comments page",
                "channel profile counts", "dashboard stats", "dashboard videos", "liked videos", "subscribers",
                "subscribed channels", "user tweets", "subscriptions feed", "subscriptions feed (next page)",
-               "comment replies", "held comments")
+               "comment replies", "held comments", "feed by a rare tag", "feed by a common tag, by views",
+               "feed sorted by trending", "views by day: channel", "views by day: video", "views by hour: channel",
+               "views by hour: video")
 
 
 def hot_queries() -> dict[str, Callable[[], Any]]:
@@ -94,6 +99,11 @@ def hot_queries() -> dict[str, Callable[[], Any]]:
     # The feed's second page starts after the first page's last video (the cursor's (created_at, id)).
     first = subscriptions_sql.feed(subscriber_id=follower, limit=20, after=None)
     after = (first[-1]["created_at"], first[-1]["id"]) if first else None
+    charted = db.fetch_value("SELECT video_id FROM video_views_hourly ORDER BY views DESC LIMIT 1")
+    today = db.fetch_value("SELECT CAST(now() AT TIME ZONE 'UTC' AS date)")
+    hour = db.fetch_value("SELECT date_trunc('hour', now(), 'UTC')")
+    year, two_days = {"start": today - timedelta(days=365), "end": today}, {"start": hour - timedelta(hours=47),
+                                                                            "end": hour + timedelta(hours=1)}
     return {
         "feed (page 1, newest)": lambda: videos_sql.list_published(sort_by="createdAt", ascending=False,
                                                                    user_id=None, query=None, **page),
@@ -103,7 +113,8 @@ def hot_queries() -> dict[str, Callable[[], Any]]:
                                                          query="guitar", **page),
         "video detail": lambda: (videos_sql.get(video_id=busiest_video),
                                  users_sql.channel_stats(user_id=videos_sql.get(video_id=busiest_video)["user_id"])),
-        "comments page": lambda: comments_sql.list_for_video(video_id=busiest_video, **page),
+        # As a signed-in reader asks (the lists hide the comments and posts of users the reader blocks).
+        "comments page": lambda: comments_sql.list_for_video(video_id=busiest_video, viewer_id=viewer, **page),
         "channel profile counts": lambda: (users_sql.id_by_username(username=busiest_channel["username"]),
                                            users_sql.channel_stats(user_id=busiest_channel["id"]),
                                            subscriptions_sql.is_subscribed(subscriber_id=viewer,
@@ -113,12 +124,25 @@ def hot_queries() -> dict[str, Callable[[], Any]]:
         "liked videos": lambda: likes_sql.liked_videos(user_id=liker, **page),
         "subscribers": lambda: subscriptions_sql.subscribers_of(channel_id=busiest_channel["id"], **page),
         "subscribed channels": lambda: subscriptions_sql.channels_of(subscriber_id=viewer, **page),
-        "user tweets": lambda: tweets_sql.list_for_user(user_id=creator, **page),
+        "user tweets": lambda: tweets_sql.list_for_user(user_id=creator, viewer_id=viewer, **page),
         "subscriptions feed": lambda: subscriptions_sql.feed(subscriber_id=follower, limit=21, after=None),
         "subscriptions feed (next page)": lambda: subscriptions_sql.feed(subscriber_id=follower, limit=21,
                                                                          after=after),
-        "comment replies": lambda: comments_sql.list_replies(parent_id=busiest_comment, **page),
+        "comment replies": lambda: comments_sql.list_replies(parent_id=busiest_comment, viewer_id=viewer, **page),
         "held comments": lambda: comments_sql.list_held(video_id=busiest_video, **page),
+        # Issue #15, point 7: a tag 1 video in 5,000 has (GIN videos_tags_idx), one 1 in 20 has, sorted by views.
+        "feed by a rare tag": lambda: videos_sql.list_published(sort_by="createdAt", ascending=False, user_id=None,
+                                                                query=None, tag="tag42", **page),
+        "feed by a common tag, by views": lambda: videos_sql.list_published(sort_by="views", ascending=False,
+                                                                            user_id=None, query=None, tag="guitar",
+                                                                            **page),
+        "feed sorted by trending": lambda: videos_sql.list_published(sort_by="trending", ascending=False,
+                                                                     user_id=None, query=None, **page),
+        # Issue #17, point 5: a year by day and 48 hours by hour, for the busiest channel and a charted video.
+        "views by day: channel": lambda: view_stats_sql.daily(user_id=creator, **year),
+        "views by day: video": lambda: view_stats_sql.daily(video_id=charted, **year),
+        "views by hour: channel": lambda: view_stats_sql.hourly(user_id=creator, **two_days),
+        "views by hour: video": lambda: view_stats_sql.hourly(video_id=charted, **two_days),
     }
 
 

@@ -181,6 +181,8 @@ def endpoints(ids: dict) -> dict[str, Endpoint]:
         "login": Endpoint("login", "POST", ["/api/v2/user/login"],
                           body=json.dumps({"username": "user1", "password": PASSWORD}), auth=False),
         "feed": Endpoint("feed page 1", "GET", ["/api/v2/videos?page=1&limit=10"]),
+        "subs": Endpoint("subscriptions feed", "GET", ["/api/v2/feed/subscriptions?limit=10"]),  # user1's follows
+        "trending": Endpoint("trending page 1", "GET", ["/api/v2/videos?sortBy=trending&limit=10"]),
         "detail": Endpoint("video detail", "GET", [f"/api/v2/videos/{v}" for v in ids["videos"]]),
         "comments": Endpoint("comments page", "GET", [f"/api/v2/comments/{v}" for v in ids["commented"]]),
         "channel": Endpoint("channel profile", "GET", [f"/api/v2/user/c/{u}" for u in ids["usernames"]]),
@@ -189,7 +191,7 @@ def endpoints(ids: dict) -> dict[str, Endpoint]:
     }
 
 
-ALL_ENDPOINTS = "healthcheck,404,login,feed,detail,comments,channel,dashboard,like"
+ALL_ENDPOINTS = "healthcheck,404,login,feed,subs,trending,detail,comments,channel,dashboard,like"
 
 
 def sender(session: requests.Session, base: str, endpoint: Endpoint, token: str, path: str) -> Callable[[], int]:

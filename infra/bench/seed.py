@@ -58,13 +58,15 @@ def seed(scale: Scale, *, password_hash: str = "x", log: bool = True) -> dict[st
          n=scale.users, hash=password_hash)
     step("videos",
          "INSERT INTO videos (user_id, title, description, video_file_url, video_file_public_id, thumbnail_url,"
-         " thumbnail_public_id, duration, views, is_published, processing_status, created_at)"
+         " thumbnail_public_id, duration, views, is_published, processing_status, created_at, tags, trending_views)"
          " SELECT u.ids[1 + (g * 7919) % cardinality(u.ids)],"
          "  initcap(w.words[1 + g % 20]) || ' ' || w.words[1 + (g / 20) % 20] || ' #' || g,"
          "  'Episode ' || g || ' about ' || w.words[1 + (g / 400) % 20] || ' and ' || w.words[1 + (g / 7) % 20],"
          "  'http://127.0.0.1/v/' || g || '.mp4', 'videos/seed' || g, 'http://127.0.0.1/t/' || g || '.jpg',"
          "  'thumbnails/seed' || g, 30 + g % 900, (g * 2654435761) % 100000, g % 25 <> 0, 'COMPLETED',"
-         "  now() - make_interval(secs => g * 37)"
+         "  now() - make_interval(secs => g * 37),"
+         # two common tags (1 video in 20 each) and a rare one (videos / 5000 each), as tags spread on a real site
+         "  ARRAY[w.words[1 + g % 20], w.words[1 + (g / 20) % 20] || 's', 'tag' || g % 5000], (g * 7919) % 1000"
          " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u,"
          " (SELECT CAST(:words AS text[]) AS words) w", n=scale.videos, words=WORDS)
     step("comments",
@@ -93,6 +95,27 @@ def seed(scale: Scale, *, password_hash: str = "x", log: bool = True) -> dict[st
          " SELECT 'Post ' || g, u.ids[1 + g % cardinality(u.ids)], now() - make_interval(secs => g)"
          " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u",
          n=scale.tweets)
+    # View buckets (issue #17): one video in 20 with 4 days and 2 hours of views, a fifth of the channels with 10 days
+    # and 5 hours. A series reads one key range; these sizes only have to make its index worth reading (every bucket
+    # row costs a foreign-key check, and the whole seed runs in `make test`).
+    sampled = max(1, scale.videos // 20)
+    for table, unit, per in (("video_views_daily", "day", 4), ("video_views_hourly", "hour", 2)):
+        at = ("CAST(now() AT TIME ZONE 'UTC' AS date) - CAST(g / :sampled AS int)" if unit == "day" else
+              "date_trunc('hour', now(), 'UTC') - make_interval(hours => CAST(g / :sampled AS int))")
+        step(table, f"INSERT INTO {table} (video_id, {unit}, user_id, views)"
+             f" SELECT v.ids[1 + (g % :sampled) * 20], {at}, v.owners[1 + (g % :sampled) * 20], 1 + g % 97"
+             " FROM generate_series(CAST(:low AS bigint), :high) g,"
+             " (SELECT array_agg(id ORDER BY id) AS ids, array_agg(user_id ORDER BY id) AS owners FROM videos) v"
+             " WHERE (g % :sampled) * 20 < cardinality(v.ids) ON CONFLICT DO NOTHING",
+             n=sampled * per, first=0, sampled=sampled)
+    channels = max(1, scale.users // 5)
+    for table, unit, per in (("channel_views_daily", "day", 10), ("channel_views_hourly", "hour", 5)):
+        at = ("CAST(now() AT TIME ZONE 'UTC' AS date) - CAST(g / :users AS int)" if unit == "day" else
+              "date_trunc('hour', now(), 'UTC') - make_interval(hours => CAST(g / :users AS int))")
+        step(table, f"INSERT INTO {table} (user_id, {unit}, views)"
+             f" SELECT u.ids[1 + g % :users], {at}, 1 + g % 997"
+             " FROM generate_series(CAST(:low AS bigint), :high) g, (SELECT array_agg(id ORDER BY id) AS ids FROM users) u"
+             " ON CONFLICT DO NOTHING", n=channels * per, first=0, users=channels)
     started = time.monotonic()
     db.execute("ANALYZE")
     timings["analyze"] = time.monotonic() - started

@@ -1,6 +1,10 @@
 """HLS adaptive streaming with the bundled ffmpeg: a rendition ladder up to the source's height, 4 s
 segments, a master playlist, and a poster frame. Runs at a lower CPU priority than the API.
 
+The ladder, the segment length and the output checks are shared with the progressive transcode the jobs run
+(shared.media.progressive); `transcode` here, the whole ladder in one run, stays as the reference the media benchmark
+(infra/bench/first_play.py) compares against.
+
 The output is checked before anyone publishes it: ffmpeg can exit 0 on a full disk and leave empty
 playlists or missing segments behind (issue #10)."""
 
@@ -122,17 +126,23 @@ def check_output(out_dir: Path, rungs: list[Rung]) -> None:
         raise TranscodeError(f"incomplete HLS output: the master playlist lists {listed}, not {expected}",
                              transient=True)
     for rung in rungs:
-        text = _playlist(out_dir / rung.name / "index.m3u8", out_dir)
-        segments = _entries(text)
-        durations = sum(1 for line in text.splitlines() if line.startswith("#EXTINF:"))
-        if not segments or durations != len(segments) or "#EXT-X-ENDLIST" not in text:
-            raise TranscodeError(f"incomplete HLS output: {rung.name}/index.m3u8 is cut short", transient=True)
-        for name in segments:
-            segment = out_dir / rung.name / name
-            # ffmpeg names segments seg_NNN.ts next to their playlist: anything else is not our output.
-            if "/" in name or not segment.is_file() or segment.stat().st_size == 0:
-                raise TranscodeError(f"incomplete HLS output: segment {rung.name}/{name} is missing or empty",
-                                     transient=True)
+        check_rendition(out_dir, rung.name)
     poster = out_dir / "poster.jpg"
     if not poster.is_file() or poster.stat().st_size == 0:
         raise TranscodeError("incomplete HLS output: the poster frame is missing or empty", transient=True)
+
+
+def check_rendition(out_dir: Path, name: str) -> None:
+    """Raise TranscodeError (`transient`) unless rendition `name` is whole: a finished VOD playlist of #EXTINF entries
+    whose segment files exist and are not empty."""
+    text = _playlist(out_dir / name / "index.m3u8", out_dir)
+    segments = _entries(text)
+    durations = sum(1 for line in text.splitlines() if line.startswith("#EXTINF:"))
+    if not segments or durations != len(segments) or "#EXT-X-ENDLIST" not in text:
+        raise TranscodeError(f"incomplete HLS output: {name}/index.m3u8 is cut short", transient=True)
+    for entry in segments:
+        segment = out_dir / name / entry
+        # ffmpeg names segments seg_NNN.ts next to their playlist: anything else is not our output.
+        if "/" in entry or not segment.is_file() or segment.stat().st_size == 0:
+            raise TranscodeError(f"incomplete HLS output: segment {name}/{entry} is missing or empty",
+                                 transient=True)

@@ -95,3 +95,111 @@ def probe_video(path: Path) -> VideoFacts:
         duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     return VideoFacts(duration=round(duration, 3), width=int(video.group(2)), height=int(video.group(3)),
                       codec=video.group(1), has_audio=" Audio: " in report)
+
+
+# ---------------------------------------------------------------------------------------------- stream details
+# What the remux decision (shared.media.progressive) needs beyond VideoFacts: read from the same `ffmpeg -i` report
+# (the stream the demuxer found, never the file's name or the uploader's declared type), the packets' keyframe flags
+# (one demux pass, no decoding) and a strict decode of the first frames, which proves the bitstream is the codec the
+# container declares (a sample entry relabelled `avc1` over an HEVC bitstream reads as "h264" until decoded).
+_FPS = re.compile(r"^(\d+(?:\.\d+)?)(k?) fps$")
+_KBPS = re.compile(r"^(\d+) kb/s$")
+_TB = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.M)
+_ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+STRICT_DECODE_FRAMES = 5
+
+
+@dataclass(frozen=True)
+class StreamDetails:
+    """The first video stream (and first audio stream) as the demuxer reports them."""
+
+    video_codec: str  # ffmpeg's codec name: h264, hevc, vp9, ...
+    profile: str | None  # "High", "Main", "Constrained Baseline"; None when the bitstream's header could not be read
+    pix_fmt: str | None  # yuv420p, yuv420p10le, ...; None ("none") when undecodable
+    width: int
+    height: int
+    fps: float | None
+    video_kbps: int | None
+    interlaced: bool
+    rotation: float  # degrees of the display matrix (phones' portrait recordings): 0 when none
+    audio_codec: str | None
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`a (b, c), d, e` → [`a (b, c)`, `d`, `e`]: ffmpeg's stream line, split at the commas outside parentheses."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return parts
+
+
+def stream_details(path: Path) -> StreamDetails:
+    """The first video and audio stream of a readable video, as `ffmpeg -i` reports them (ProbeError otherwise)."""
+    try:
+        report = run_ffmpeg(["-i", str(path)], timeout=PROBE_TIMEOUT).stderr
+    except subprocess.TimeoutExpired:
+        raise ProbeError("probing timed out") from None
+    video_line = next((line for line in report.splitlines() if "Stream #" in line and ": Video: " in line), None)
+    if video_line is None:
+        raise ProbeError("no video stream")
+    parts = _top_level_parts(video_line.split(": Video: ", 1)[1])
+    head = parts[0].split(" ", 1)
+    profile_match = re.match(r"\(([^)/]*)\)", head[1]) if len(head) > 1 else None
+    pix = re.match(r"^(\w+)(?:\((.*)\))?$", parts[1]) if len(parts) > 1 else None
+    size = next((re.match(r"^(\d+)x(\d+)", p) for p in parts[1:] if re.match(r"^\d+x\d+", p)), None)
+    fps = next((m for p in parts if (m := _FPS.match(p))), None)
+    kbps = next((m for p in parts if (m := _KBPS.match(p))), None)
+    field_order = (pix.group(2) or "") if pix else ""
+    audio_line = next((line for line in report.splitlines() if "Stream #" in line and ": Audio: " in line), None)
+    rotation = _ROTATION.search(report)
+    return StreamDetails(
+        video_codec=head[0], profile=profile_match.group(1).strip() if profile_match else None,
+        pix_fmt=None if pix is None or pix.group(1) == "none" else pix.group(1),
+        width=int(size.group(1)) if size else 0, height=int(size.group(2)) if size else 0,
+        fps=float(fps.group(1)) * (1000 if fps.group(2) else 1) if fps else None,
+        video_kbps=int(kbps.group(1)) if kbps else None,
+        interlaced=any(word in field_order for word in ("top first", "bottom first", "top coded", "bottom coded")),
+        rotation=float(rotation.group(1)) if rotation else 0.0,
+        audio_codec=audio_line.split(": Audio: ", 1)[1].split(" ", 1)[0].rstrip(",") if audio_line else None)
+
+
+def keyframe_times(path: Path) -> list[float]:
+    """The presentation times (seconds) of the first video stream's keyframes, from the packets' flags: one demux pass
+    (`-c copy` into the framecrc muxer, which marks every packet that is not a keyframe), no decoding."""
+    try:
+        result = run_ffmpeg(["-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
+                            timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise ProbeError("probing timed out") from None
+    base = _TB.search(result.stdout)
+    if result.returncode != 0 or base is None:
+        raise ProbeError("could not read the video's packets")
+    num, den = int(base.group(1)), int(base.group(2))
+    times = []
+    for line in result.stdout.splitlines():
+        if line.startswith("#") or "F=0x" in line:  # a comment, or a packet with flags other than "key"
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) >= 3 and fields[2].lstrip("-").isdigit():
+            times.append(int(fields[2]) * num / den)
+    return sorted(times)
+
+
+def decodes_cleanly(path: Path, frames: int = STRICT_DECODE_FRAMES) -> bool:
+    """Whether the first frames of the first video stream decode without a single error (`-xerror`): the codec the
+    container declares is the one its bitstream is in."""
+    try:
+        result = run_ffmpeg(["-v", "error", "-xerror", "-i", str(path), "-map", "0:v:0", "-frames:v", str(frames),
+                             "-f", "null", "-"], timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0 and not result.stderr.strip()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 VIDEO_TYPES = {"video/mp4": "mp4", "video/webm": "webm", "video/x-matroska": "mkv", "video/quicktime": "mov"}
-EXTENSION_TYPES = {ext: mime for mime, ext in {**IMAGE_TYPES, **VIDEO_TYPES}.items()}
+ARCHIVE_TYPES = {"application/zip": "zip"}  # data exports (shared.services.data_export), never an upload
+EXTENSION_TYPES = {ext: mime for mime, ext in {**IMAGE_TYPES, **VIDEO_TYPES, **ARCHIVE_TYPES}.items()}
 
 
 def sniff(head: bytes) -> str | None:

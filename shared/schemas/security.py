@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar, Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared import errors
 from shared.schemas import In, Out, Text, Timestamp, field
@@ -30,9 +30,10 @@ def _refuse_missing(model: In, *names: str) -> None:
 
 
 class Me(PublicUser):
-    """The signed-in user's own object: the public user, and whether two-factor sign-in is on."""
+    """The signed-in user's own object: the public user, whether two-factor sign-in is on, and their role."""
 
     two_factor_enabled: bool = False
+    role: str = Field("user", description="admin | moderator | user (granted from the command line only)")
 
 
 class PasswordIn(In):

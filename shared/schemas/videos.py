@@ -12,7 +12,10 @@ from pydantic import Field, model_validator
 
 from shared import errors
 from shared.schemas import Count, File, FormIn, In, OptionalFile, Out, Text, Timestamp, field, required_file
+from shared.schemas.playback import CaptionTrack, WatchPosition
 from shared.schemas.privacy import PrivacyIn
+from shared.schemas.streams import RenditionState, Storyboard
+from shared.schemas.tags import TagsFormIn, TagsIn, normalize_tag
 from shared.sql.videos import SORTS
 from shared.text import single_line_problems
 from shared.web.request import page_params, parse_uuid, query_param
@@ -63,6 +66,18 @@ class VideoOut(VideoRecord):
     comment_policy: str = Field("open", description="open | closed | approval (new comments held for the owner)")
     privacy: str = Field("public", description="public | unlisted | private (isPublished: privacy is public)")
     publish_at: Timestamp | None = Field(None, description="When a scheduled (private) video turns public")
+    taken_down: bool = Field(False, description="Taken down by the moderators: seen by its owner and the moderators"
+                             " only, listed nowhere; its privacy can no longer change")
+    tags: list[str] = Field([], description="Normalised tags (lowercase, at most 10); GET /videos?tag= filters on one")
+    captions: list[CaptionTrack] = Field([], description="Caption tracks, by language (also in the HLS master "
+                                                         "playlist as its SUBTITLES group)")
+    playable: bool = Field(False, description="Can be watched now: true as soon as the first HLS rendition is "
+                           "published, while processingStatus is still PROCESSING (hlsUrl then lists the renditions "
+                           "made so far; re-read it to see more)")
+    renditions: list[RenditionState] = Field([], description="The HLS ladder, lowest first, with each rendition's "
+                                             "progress")
+    storyboard: Storyboard | None = Field(None, description="Seek previews (a WebVTT thumbnails track over sprite "
+                                          "sheets); null until made, and for streams made by the store itself")
 
 
 class VideoWithOwner(VideoOut):
@@ -77,6 +92,13 @@ class VideoDetail(VideoOut):
     is_liked: bool
     is_subscribed: bool
     user: OwnerWithSubscribers
+    watch_position: WatchPosition | None = Field(None, description="Where the caller stopped (null: never reported)")
+
+
+class WatchedVideo(VideoWithOwner):
+    """A video in the caller's watch history or "continue watching" list, with where they stopped in it."""
+
+    watch_position: WatchPosition | None = Field(None, description="Where the caller stopped (null: never reported)")
 
 
 class PublishedVideo(Out):
@@ -157,6 +179,7 @@ class VideoListQuery:
     sort_type: str  # "asc" | "desc"
     user_id: uuid.UUID | None
     query: str | None
+    tag: str | None = None  # normalised (shared.schemas.tags)
 
     @property
     def offset(self) -> int:
@@ -169,7 +192,7 @@ class VideoListQuery:
     @property
     def is_front_page(self) -> bool:
         """The public front page: the first page, unfiltered."""
-        return self.page == 1 and self.user_id is None and self.query is None
+        return self.page == 1 and self.user_id is None and self.query is None and self.tag is None
 
     @classmethod
     def from_request(cls, request: Request) -> VideoListQuery:
@@ -184,10 +207,12 @@ class VideoListQuery:
         user_id = query_param(request, "userId")
         query = (query_param(request, "query") or "").strip() or None
         owner = parse_uuid(user_id, "Invalid user ID") if user_id else None
-        return cls(page=page, limit=limit, sort_by=sort_by, sort_type=sort_type, user_id=owner, query=query)
+        tag = query_param(request, "tag")
+        return cls(page=page, limit=limit, sort_by=sort_by, sort_type=sort_type, user_id=owner, query=query,
+                   tag=normalize_tag(tag) if tag else None)
 
 
-class VideoRegisterIn(PrivacyIn):
+class VideoRegisterIn(PrivacyIn, TagsIn):
     """POST /videos as JSON: publish a video whose files arrived by direct upload (POST /uploads)."""
 
     title: Text = field("Guitar lessons, part 1", required=True, max_length=MAX_TITLE)
@@ -217,7 +242,7 @@ class VideoRegisterIn(PrivacyIn):
         return parse_uuid(self.thumbnailUploadId, "Invalid upload ID")
 
 
-class VideoPublishForm(FormIn, PrivacyIn):
+class VideoPublishForm(FormIn, PrivacyIn, TagsFormIn):
     """POST /videos as multipart: the video file and its thumbnail."""
 
     title: Text = field("Guitar lessons, part 1", required=True, max_length=MAX_TITLE)
@@ -235,7 +260,7 @@ class VideoPublishForm(FormIn, PrivacyIn):
         return self
 
 
-class VideoUpdateIn(PrivacyIn):
+class VideoUpdateIn(PrivacyIn, TagsIn):
     """PATCH semantics: omitted (or null) is unchanged, an explicit empty description clears it, a title may not be
     blank."""
 
@@ -259,10 +284,13 @@ class VideoUpdateIn(PrivacyIn):
         if self.commentPolicy:
             changes["comment_policy"] = self.commentPolicy
         changes.update(self.privacy_changes())
+        changes.update(self.tag_changes())
         return changes
 
 
-class VideoUpdateForm(FormIn, VideoUpdateIn):
+# A form's `tags` is one comma-separated string (TagsFormIn, first in the MRO, so pydantic takes its field and rules),
+# where JSON's is an array (TagsIn, through VideoUpdateIn): the one intended override mypy flags.
+class VideoUpdateForm(FormIn, TagsFormIn, VideoUpdateIn):  # type: ignore[misc]
     """PATCH /videos/{video_id} as multipart: the same changes, and optionally a new thumbnail."""
 
     thumbnail: OptionalFile = Field(None, description="A new thumbnail: JPEG, PNG or WebP, up to 10 MB")

@@ -12,11 +12,14 @@ from shared.schemas.users import normalize_email, normalize_username
 from shared.services import account_mail, two_factor
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.settings import get_settings
+from shared.sql import moderation as moderation_sql
 from shared.sql import sessions as sessions_sql
 from shared.sql import users as users_sql
 from shared.storage import StoredFile, get_storage
 
 log = logging.getLogger(__name__)
+
+BANNED_MESSAGE = "This account has been banned for breaking the community rules"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def login(*, email: str | None, username: str | None, password: str, user_agent:
         raise errors.NotAuthenticated("Invalid credentials")
     if not auth.verify_password(password, row.pop("password_hash")):
         raise errors.NotAuthenticated("Invalid credentials")
+    if row.pop("banned"):  # said only to whoever knows the password (shared/services/moderation.py bans)
+        raise errors.Forbidden(BANNED_MESSAGE)
     challenge = two_factor.challenge_for(row)  # an enrolled account signs in once its code is given too
     return challenge or _start_session(row, user_agent=user_agent, ip=ip)
 
@@ -85,6 +90,8 @@ def login_with_code(*, challenge: str, code: str, user_agent: str, ip: str) -> S
     user = users_sql.get_public(user_id=two_factor.answer_challenge(challenge, code))
     if user is None:
         raise errors.NotAuthenticated("Invalid or expired two-factor challenge")
+    if moderation_sql.is_banned(user_id=user["id"]):  # banned since the password step
+        raise errors.Forbidden(BANNED_MESSAGE)
     return _start_session(user, user_agent=user_agent, ip=ip)
 
 

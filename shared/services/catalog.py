@@ -8,6 +8,7 @@ from typing import Any
 
 from shared import cached, errors
 from shared.auth import CurrentUser
+from shared.schemas.playback import position_of
 from shared.schemas.users import ChannelProfile, normalize_username
 from shared.schemas.videos import VideoListQuery
 from shared.services.presenters import present_with_owner
@@ -22,7 +23,8 @@ def feed(query: VideoListQuery) -> dict[str, Any]:
     """A page of published videos, in the original's paginated shape (schemas.videos.VideoPage)."""
     def load() -> dict[str, Any]:
         rows, total = videos_sql.list_published(limit=query.limit, offset=query.offset, sort_by=query.sort_by,
-                                                ascending=query.ascending, user_id=query.user_id, query=query.query)
+                                                ascending=query.ascending, user_id=query.user_id, query=query.query,
+                                                tag=query.tag)
         total_pages = -(-total // query.limit)
         return {"docs": [present_with_owner(r) for r in rows], "totalDocs": total, "limit": query.limit,
                 "page": query.page, "totalPages": total_pages, "hasNextPage": query.page < total_pages,
@@ -47,7 +49,7 @@ def watch(viewer: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
     user = {"fullname": owner["fullname"], "username": owner["username"], "avatar": owner["avatar"],
             "subscribersCount": owner["subscriber_count"]}
     return {**video, "views": seen["views"], "likesCount": seen["likes_count"], "isLiked": seen["is_liked"],
-            "isSubscribed": seen["is_subscribed"], "user": user}
+            "isSubscribed": seen["is_subscribed"], "user": user, "watchPosition": position_of(seen)}
 
 
 def channel_profile(viewer: CurrentUser, username: str) -> dict[str, Any]:

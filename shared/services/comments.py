@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared import errors
+from shared import db, errors
 from shared.auth import CurrentUser
 from shared.schemas.social import CommentThread, CommentWithUser
+from shared.services import notifications, webhook_events
 from shared.services.visibility import open_video, visible_comment
 from shared.sql import comments as comments_sql
 
@@ -37,6 +38,15 @@ def add(user: CurrentUser, video_id: uuid.UUID, *, content: str, parent_id: uuid
     if policy == "closed":
         raise errors.Forbidden("Comments are turned off for this video")
     status = "held" if policy == "approval" and video.get("userId") != str(user.id) else "published"
+    with db.transaction():  # the comment and the news of it commit together
+        row = _insert(user, video_id, content=content, parent_id=parent_id, status=status)
+        notifications.comment_posted(comment_id=row["id"])
+        webhook_events.comment_created(video, row, user.profile)  # the video owner's comment.created webhooks
+    return row
+
+
+def _insert(user: CurrentUser, video_id: uuid.UUID, *, content: str, parent_id: uuid.UUID | None,
+            status: str) -> dict[str, Any]:
     if parent_id is None:
         return comments_sql.insert(video_id=video_id, user_id=user.id, content=content, status=status)
     parent = visible_comment(parent_id, user)
@@ -52,7 +62,7 @@ def add(user: CurrentUser, video_id: uuid.UUID, *, content: str, parent_id: uuid
 def replies(user: CurrentUser, comment_id: uuid.UUID, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """A thread's replies, a page of them and how many; a deleted parent's thread stays readable."""
     parent = visible_comment(comment_id, user, deleted=True)
-    rows, total = comments_sql.list_replies(parent_id=parent["id"], limit=limit, offset=offset)
+    rows, total = comments_sql.list_replies(parent_id=parent["id"], limit=limit, offset=offset, viewer_id=user.id)
     return [present(r) for r in rows], total
 
 
@@ -68,9 +78,11 @@ def approve(user: CurrentUser, comment_id: uuid.UUID) -> dict[str, Any]:
     comment = visible_comment(comment_id, user)
     if comment["video_owner_id"] != user.id:
         raise errors.Forbidden("Only the video's owner may approve its comments")
-    row = comments_sql.approve(comment_id=comment["id"])
-    if row is None:  # deleted meanwhile
-        raise errors.NotFound("Comment not found")
+    with db.transaction():
+        row = comments_sql.approve(comment_id=comment["id"])
+        if row is None:  # deleted meanwhile
+            raise errors.NotFound("Comment not found")
+        notifications.comment_approved(comment_id=row["id"])
     return row
 
 

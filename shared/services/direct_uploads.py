@@ -20,6 +20,7 @@ from shared.media.types import (
     VIDEO_TYPES,
 )
 from shared.node import media_node
+from shared.services import notifications
 from shared.services.media_cleanup import schedule_deletion
 from shared.services.media_visibility import schedule_sync
 from shared.services.videos import ensure_processing_capacity
@@ -101,13 +102,14 @@ def receive(upload_id: uuid.UUID, *, expires: str | None, signature: str | None,
 
 def register_uploads(user: CurrentUser, *, title: str, description: str, video_upload_id: uuid.UUID,
                      thumbnail_upload_id: uuid.UUID, comment_policy: str = "open",
-                     privacy: tuple[str, dt.datetime | None] = ("public", None)) -> dict[str, Any]:
+                     privacy: tuple[str, dt.datetime | None] = ("public", None),
+                     tags: list[str] | None = None) -> dict[str, Any]:
     """Publish a video whose bytes arrived by direct upload; facts are read from storage, not the client.
     `privacy`: (privacy, publish_at), as videos.publish takes it."""
     ensure_processing_capacity()
     try:
         row, sync = _register_in_transaction(user, title, description, video_upload_id, thumbnail_upload_id,
-                                             comment_policy, privacy)
+                                             comment_policy, privacy, tags)
     except _RejectedUpload as rejected:
         # The transaction is rolled back now, so the clean-up it would have recorded must happen here.
         schedule_deletion(rejected.public_id, rejected.resource_type)
@@ -126,7 +128,7 @@ class _RejectedUpload(Exception):
 def _register_in_transaction(user: CurrentUser, title: str, description: str, video_upload_id: uuid.UUID,
                              thumbnail_upload_id: uuid.UUID,
                              comment_policy: str = "open", privacy: tuple[str, dt.datetime | None] = ("public", None),
-                             ) -> tuple[dict[str, Any], uuid.UUID | None]:
+                             tags: list[str] | None = None) -> tuple[dict[str, Any], uuid.UUID | None]:
     storage = get_storage()
     with db.transaction():
         video_up = uploads_sql.consume(upload_id=video_upload_id, user_id=user.id, kind="video")
@@ -141,8 +143,9 @@ def _register_in_transaction(user: CurrentUser, title: str, description: str, vi
             thumbnail_public_id=thumb_up["public_id"], duration=video_facts["duration"] or 0.0,
             video_mime=video_facts["type"], video_file_size=video_facts["size"], width=video_facts.get("width"),
             height=video_facts.get("height"), storage=storage.name, media_node=media_node(),
-            comment_policy=comment_policy, privacy=privacy[0], publish_at=privacy[1])
+            comment_policy=comment_policy, privacy=privacy[0], publish_at=privacy[1], tags=tags)
         jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
+        notifications.visibility_changed(row["id"], was_public=False, is_public=row["is_published"])
         sync = schedule_sync(row["id"])
         cached.forget_feed()
     return row, sync

@@ -7,16 +7,23 @@ Jobs that read a local file are pinned to the node holding it (shared.node), so 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import uuid
 from typing import Any
 
 from shared import cached, db, errors, jobs, node
 from shared.jobs import Retry, handler
-from shared.media.hls import TranscodeError, transcode
-from shared.media.probe import ProbeError, probe_video
-from shared.services import account_mail, media_visibility, scheduling  # noqa: F401 - account_mail: its job kinds
+from shared.media.hls import TranscodeError
+from shared.services import (  # noqa: F401 - their job kinds (and housekeeping sweeps)
+    account_mail,
+    data_export,
+    media_visibility,
+    notifications,
+    progressive_hls,
+    scheduling,
+    trending,
+    webhook_events,  # also registers the webhook_deliver job kind
+)
 from shared.settings import get_settings
 from shared.sql import uploads as uploads_sql
 from shared.sql import videos as videos_sql
@@ -28,7 +35,10 @@ _last_sweep = 0.0
 
 
 def _set_processing(*, video_id: uuid.UUID, **changes: Any) -> None:
-    videos_sql.set_processing(video_id=video_id, **changes)
+    with db.transaction():  # the status and the owner's notification of it commit together
+        videos_sql.set_processing(video_id=video_id, **changes)
+        notifications.processing_changed(video_id=video_id, status=changes["status"])  # COMPLETED/FAILED: tell owner
+        webhook_events.processing_changed(video_id, changes["status"])  # video.processed / video.failed webhooks
     cached.forget_video(video_id)
 
 
@@ -37,8 +47,11 @@ class MediaMissing(Exception):
 
 
 def _processing_failed(payload: dict[str, Any], reason: str) -> None:
-    """A video's processing job gave up for good: the video says FAILED, with the reason."""
-    _set_processing(video_id=uuid.UUID(payload["video_id"]), status="FAILED", error=reason[:500])
+    """A video's processing job gave up for good: the video says FAILED, with the reason (and so do the renditions
+    it did not make)."""
+    with db.transaction():
+        _set_processing(video_id=uuid.UUID(payload["video_id"]), status="FAILED", error=reason[:500])
+        progressive_hls.fail_unfinished(uuid.UUID(payload["video_id"]))
 
 
 def _missing(row: dict[str, Any]) -> Exception:
@@ -75,7 +88,7 @@ def process_video(payload: dict[str, Any]) -> None:
     if transcode_here and not storage.node_local:
         # The transcode downloads the video (any node may: no file is on a node) and records the facts it reads
         # there; probing it here first would download it twice.
-        jobs.enqueue("transcode_hls", {"video_id": str(video_id)})
+        jobs.enqueue("transcode_hls", {"video_id": str(video_id), "attempt": uuid.uuid4().hex})
         return
     # A local file is probed where it lies; a ProbeError gives up at once: the video FAILED with its reason.
     facts = storage.describe(row["video_file_public_id"], resource_type="video")
@@ -86,42 +99,38 @@ def process_video(payload: dict[str, Any]) -> None:
                         status="PROCESSING" if transcode_here or storage.makes_own_streams else "COMPLETED",
                         duration=facts.duration, width=facts.width, height=facts.height)
         if transcode_here:  # transcoding reads the same file and writes beside it: the same node
-            jobs.enqueue("transcode_hls", {"video_id": str(video_id)}, node=row["media_node"])
+            jobs.enqueue("transcode_hls", {"video_id": str(video_id), "attempt": uuid.uuid4().hex},
+                         node=row["media_node"])
 
 
 @handler("transcode_hls", on_give_up=_processing_failed)
 def transcode_hls(payload: dict[str, Any]) -> None:
-    """The HLS ladder and poster frame of a video, made from a copy on this node's disk (the stored file itself
-    where the store keeps files on nodes, else a scratch download removed afterwards), checked, then published by
-    the store; the video's facts as read there."""
+    """The video's HLS stream, made progressively (shared.services.progressive_hls) from a copy on this node's disk
+    (the stored file itself where the store keeps files on nodes, else a scratch download removed afterwards): it
+    plays once its first rendition is published and is COMPLETED once the whole ladder is; the facts as read there.
+    `attempt` (set when the job is queued) lets a retry of this job resume what it published."""
     video_id = uuid.UUID(payload["video_id"])
     row = videos_sql.get(video_id=video_id)
     storage = get_storage()
     if row is None or storage.makes_own_streams:
         return
     try:
-        with storage.working_copy(row["video_file_public_id"], resource_type="video") as source:
-            work = storage.hls_workdir(video_id)
-            try:
-                facts = probe_video(source)
-                transcode(source, work, facts)
-            except (ProbeError, TranscodeError) as exc:
-                shutil.rmtree(work, ignore_errors=True)
-                if isinstance(exc, TranscodeError) and exc.transient:
-                    raise Retry(str(exc)) from exc  # a full disk may have room later; the video stays PROCESSING
-                raise  # the video itself cannot be transcoded: the job gives up and the video is FAILED
+        facts = progressive_hls.make_stream(video_id, row["video_file_public_id"], attempt=payload.get("attempt"))
+    except TranscodeError as exc:
+        if exc.transient:
+            raise Retry(str(exc)) from exc  # a full disk may have room later; the video stays PROCESSING
+        raise  # the video itself cannot be transcoded: the job gives up and the video is FAILED
     except errors.NotFound:
         raise _missing(row) from None
-    # Readable by anyone only if the video is published; the source copy is gone already (less scratch at once).
-    stream = storage.publish_hls(video_id, work, private=not row["is_published"])
+    # ProbeError propagates as it is: the file is not a video, the job gives up and the video is FAILED.
+    if facts is None:
+        return  # deleted meanwhile
     with db.transaction():
         now = videos_sql.get(video_id=video_id, for_update=True)  # a toggle waits for this transaction
-        videos_sql.set_stream(video_id=video_id, hls_master_public_id=stream.master_public_id,
-                              poster_public_id=stream.poster_public_id)
+        if now is None:
+            return
         _set_processing(video_id=video_id, status="COMPLETED", duration=facts.duration, width=facts.width,
                         height=facts.height)
-        if now is not None and now["is_published"] != row["is_published"]:  # toggled while transcoding
-            media_visibility.schedule_sync(video_id)  # the stream too, now; the light worker runs it at once
 
 
 def stream_ready(*, video_public_id: str, ok: bool, reason: str | None = None) -> bool:
@@ -161,6 +170,8 @@ def periodic() -> None:
     """Housekeeping the worker does on every pass (each task decides how often it really runs)."""
     global _last_sweep
     scheduling.sweep()  # scheduled videos due: published within a minute of their time
+    trending.sweep()  # the trending window moves on by the hour; old hourly view buckets go
+    data_export.periodic()  # data exports whose 48 h are over: rows and zips go
     if time.monotonic() - _last_sweep >= SWEEP_EVERY_SECONDS:
         _last_sweep = time.monotonic()
         sweep_expired_uploads()

@@ -11,6 +11,7 @@ import time
 import uuid
 
 from shared import cached, db, jobs
+from shared.services import notifications
 from shared.services.media_visibility import schedule_sync
 from shared.sql import videos as videos_sql
 
@@ -29,6 +30,7 @@ def publish_due() -> list[uuid.UUID]:
             syncs = [schedule_sync(video_id) for video_id in ids]
             for video_id in ids:
                 cached.forget_video(video_id)
+                notifications.announce_published(video_id)  # its subscribers are told (a job: the fan-out)
         for sync in syncs:
             if sync is not None:
                 jobs.run_now(sync)

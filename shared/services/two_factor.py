@@ -119,6 +119,12 @@ def _check_code(user_id: uuid.UUID, code: str, *, confirming: bool = False) -> b
     return two_factor_sql.use_recovery_code(user_id=user_id, code_hash=_hash(given))
 
 
+def check_code(user_id: uuid.UUID, code: str) -> bool:
+    """For other services that ask an enrolled user for a code (account deletion): whether `code`, a TOTP or recovery
+    code, is good now, spending it if so; rate-limited per account like every code tried."""
+    return _check_code(user_id, code)
+
+
 def _check_password(user_id: uuid.UUID, password: str) -> None:
     ratelimit.hit("two_factor", user_id)
     stored = users_sql.get_password_hash(user_id=user_id)

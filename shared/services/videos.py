@@ -11,6 +11,7 @@ from shared import cached, db, errors, jobs
 from shared.auth import CurrentUser
 from shared.media.files import UploadedFile, check_image, check_video_file
 from shared.node import media_node
+from shared.services import notifications
 from shared.services.media_cleanup import discard, schedule_deletion
 from shared.services.media_visibility import schedule_sync
 from shared.services.visibility import is_listed, owned_video
@@ -37,8 +38,9 @@ def ensure_processing_capacity() -> None:
 
 def publish(user: CurrentUser, *, title: str, description: str, video: UploadedFile,
             thumbnail: UploadedFile, comment_policy: str = "open",
-            privacy: tuple[str, datetime | None] = ("public", None)) -> dict[str, Any]:
-    """`privacy`: (privacy, publish_at), shared.schemas.privacy.PrivacyIn.privacy_on_create."""
+            privacy: tuple[str, datetime | None] = ("public", None), tags: list[str] | None = None) -> dict[str, Any]:
+    """`privacy`: (privacy, publish_at), shared.schemas.privacy.PrivacyIn.privacy_on_create; `tags`: normalised
+    (shared.schemas.tags)."""
     ensure_processing_capacity()
     mime, facts = check_video_file(video)
     thumb_mime = check_image(thumbnail)
@@ -57,9 +59,11 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
                 video_file_public_id=video_file.public_id, thumbnail_url=thumb_file.url,
                 thumbnail_public_id=thumb_file.public_id, duration=facts.duration, video_mime=mime,
                 video_file_size=video.size, width=facts.width, height=facts.height, storage=storage.name,
-                media_node=media_node(), comment_policy=comment_policy, privacy=privacy[0], publish_at=privacy[1])
+                media_node=media_node(), comment_policy=comment_policy, privacy=privacy[0], publish_at=privacy[1],
+                tags=tags)
             # Processing reads the file just stored: only the node holding it may run the job (issue #10).
             jobs.enqueue("process_video", {"video_id": str(row["id"])}, node=media_node())
+            notifications.visibility_changed(row["id"], was_public=False, is_public=row["is_published"])
             cached.forget_feed()
     except BaseException:
         discard(stored)
@@ -69,10 +73,17 @@ def publish(user: CurrentUser, *, title: str, description: str, video: UploadedF
 
 # ------------------------------------------------------------------------------------ change
 
+# A taken-down video (shared/services/moderation.py) stays hidden whatever its owner does: the database keeps it
+# unpublished (migration 0017), and these answers say why a privacy change is refused.
+TAKEN_DOWN = "This video was taken down by the moderators: its privacy and schedule can no longer change"
+
 
 def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
            thumbnail: UploadedFile | None) -> dict[str, Any]:
-    published = owned_video(video_id, user, "You are not authorized to update this video")["is_published"]
+    video = owned_video(video_id, user, "You are not authorized to update this video")
+    published = video["is_published"]
+    if video["taken_down"] and {"privacy", "publish_at"} & changes.keys():
+        raise errors.Forbidden(TAKEN_DOWN)
     new_thumb: StoredFile | None = None
     sync = None
     if thumbnail is not None:
@@ -88,6 +99,7 @@ def update(user: CurrentUser, video_id: uuid.UUID, *, changes: dict[str, Any],
             assert row is not None
             if row["is_published"] != old["is_published"] or (new_thumb and old["is_published"] != published):
                 sync = schedule_sync(video_id)  # public no more, or again (or toggled since: the new thumbnail follows)
+            notifications.visibility_changed(video_id, was_public=old["is_published"], is_public=row["is_published"])
             cached.forget_video(video_id)
     except BaseException:
         if new_thumb:
@@ -135,13 +147,15 @@ def retry_processing(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
 
 
 def toggle_publish(user: CurrentUser, video_id: uuid.UUID) -> dict[str, Any]:
-    owned_video(video_id, user, "Unauthorized")
+    if owned_video(video_id, user, "Unauthorized")["taken_down"]:
+        raise errors.Forbidden(TAKEN_DOWN)
     with db.transaction():
         row = videos_sql.toggle_published(video_id=video_id, owner_id=user.id)
-        if row is None:
+        if row is None:  # deleted, or taken down, since the check above
             raise errors.NotFound("Video not found")
         # Where anyone may read published media from the store itself, it is told at once (or later, if down).
         sync = schedule_sync(video_id)
+        notifications.visibility_changed(video_id, was_public=not row["is_published"], is_public=row["is_published"])
     cached.forget_video(video_id)
     if sync is not None:
         jobs.run_now(sync)

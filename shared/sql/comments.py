@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from shared import db
+from shared.sql.moderation import not_blocked
 from shared.sql.paging import fetch_page, with_total
 
 COLUMNS = ("c.id, c.content, c.user_id, c.video_id, c.created_at, c.updated_at, c.parent_id, c.status,"
@@ -23,24 +24,39 @@ _COUNT_REPLIES = "SELECT count(*) FROM comments WHERE parent_id = :pid AND statu
 _COUNT_HELD = "SELECT count(*) FROM comments WHERE video_id = :vid AND status = 'held'"
 
 
-def list_for_video(*, video_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+def _unblocked(viewer_id: uuid.UUID | None) -> tuple[str, dict[str, Any]]:
+    """The condition (and its parameter) that hides the comments of users the viewer blocks (issue #15, point 6)."""
+    if viewer_id is None:
+        return "", {}
+    return f" AND {not_blocked(':viewer', 'c.user_id')}", {"viewer": viewer_id}
+
+
+def list_for_video(*, video_id: uuid.UUID, limit: int, offset: int,
+                   viewer_id: uuid.UUID | None = None) -> tuple[list[dict[str, Any]], int]:
     """A video's threads newest first, each with its author, like count and reply count, and how many threads there
-    are, in one round trip."""
+    are, in one round trip; without the threads of users `viewer_id` blocks."""
+    unblocked, params = _unblocked(viewer_id)
+    count = _COUNT_THREADS + unblocked
     return fetch_page(
-        f"SELECT {COLUMNS}, {_AUTHOR}, {with_total(_COUNT_THREADS)}"
-        f" FROM comments c JOIN users u ON u.id = c.user_id WHERE {_THREADS_WHERE}"
+        f"SELECT {COLUMNS}, {_AUTHOR}, {with_total(count)}"
+        # LEFT JOIN: a "deleted comment" whose author deleted their account has no user (migration 0019).
+        f" FROM comments c LEFT JOIN users u ON u.id = c.user_id WHERE {_THREADS_WHERE}{unblocked}"
         " ORDER BY c.created_at DESC, c.id DESC LIMIT :limit OFFSET :offset",
-        _COUNT_THREADS, vid=video_id, limit=limit, offset=offset,
+        count, vid=video_id, limit=limit, offset=offset, **params,
     )
 
 
-def list_replies(*, parent_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """A thread's published replies, oldest first (a conversation reads down), from comments_replies_idx."""
+def list_replies(*, parent_id: uuid.UUID, limit: int, offset: int,
+                 viewer_id: uuid.UUID | None = None) -> tuple[list[dict[str, Any]], int]:
+    """A thread's published replies, oldest first (a conversation reads down), from comments_replies_idx; without
+    the replies of users `viewer_id` blocks."""
+    unblocked, params = _unblocked(viewer_id)
+    count = _COUNT_REPLIES.replace("FROM comments WHERE", "FROM comments c WHERE") + unblocked
     return fetch_page(
-        f"SELECT {COLUMNS}, {_AUTHOR}, {with_total(_COUNT_REPLIES)}"
+        f"SELECT {COLUMNS}, {_AUTHOR}, {with_total(count)}"
         " FROM comments c JOIN users u ON u.id = c.user_id WHERE c.parent_id = :pid AND c.status = 'published'"
-        " ORDER BY c.created_at, c.id LIMIT :limit OFFSET :offset",
-        _COUNT_REPLIES, pid=parent_id, limit=limit, offset=offset,
+        f"{unblocked} ORDER BY c.created_at, c.id LIMIT :limit OFFSET :offset",
+        count, pid=parent_id, limit=limit, offset=offset, **params,
     )
 
 
@@ -84,8 +100,9 @@ def insert_reply(*, parent_id: uuid.UUID, video_id: uuid.UUID, user_id: uuid.UUI
 def get_with_video(*, comment_id: uuid.UUID) -> dict[str, Any] | None:
     """A comment with its video's owner and visibility (who may see, edit or delete it)."""
     return db.fetch_one(
-        f"SELECT {COLUMNS}, v.user_id AS video_owner_id, v.privacy AS video_privacy"
-        " FROM comments c JOIN videos v ON v.id = c.video_id WHERE c.id = :id",
+        f"SELECT {COLUMNS}, v.user_id AS video_owner_id, v.privacy AS video_privacy,"
+        " v.taken_down_at IS NOT NULL AS video_taken_down FROM comments c JOIN videos v ON v.id = c.video_id"
+        " WHERE c.id = :id",
         id=comment_id)
 
 
@@ -99,8 +116,9 @@ def update_content(*, comment_id: uuid.UUID, content: str) -> dict[str, Any] | N
 _MAY_DELETE = "(c.user_id = :by OR EXISTS (SELECT 1 FROM videos v WHERE v.id = c.video_id AND v.user_id = :by))"
 
 
-def delete(*, comment_id: uuid.UUID, by: uuid.UUID) -> bool:
-    """Delete a comment `by` its author or its video's owner; False when it was not there to delete.
+def delete(*, comment_id: uuid.UUID, by: uuid.UUID, moderator: bool = False) -> bool:
+    """Delete a comment `by` its author or its video's owner (or a moderator taking it down, `moderator`: the service
+    checked the role); False when it was not there to delete.
 
     The comment's row is locked first, so of concurrent deletes that all passed the handler's checks only one finds
     it (the others wait, then see it gone), and a reply being added waits too. A top-level comment with replies
@@ -109,7 +127,7 @@ def delete(*, comment_id: uuid.UUID, by: uuid.UUID) -> bool:
     with db.transaction() as tx:
         row = tx.fetch_one(
             "SELECT c.parent_id, c.status, c.replies_count + c.held_replies_count AS replies FROM comments c"
-            f" WHERE c.id = :id AND c.deleted_at IS NULL AND {_MAY_DELETE} FOR UPDATE",
+            f" WHERE c.id = :id AND c.deleted_at IS NULL AND {'TRUE' if moderator else _MAY_DELETE} FOR UPDATE",
             id=comment_id, by=by)
         if row is None:
             return False

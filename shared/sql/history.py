@@ -16,8 +16,11 @@ _COUNT_FOR_USER = ("SELECT count(*) FROM watch_history h JOIN videos v ON v.id =
 def list_for_user(*, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Newest first, and how many there are; another user's video that is now private is hidden."""
     return fetch_page(
-        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}, {with_total(_COUNT_FOR_USER)}"
+        f"SELECT {VIDEO_COLUMNS_V}, {EXTRA_COLUMNS_V}, {OWNER_COLUMNS_U}, {with_total(_COUNT_FOR_USER)},"
+        # where the caller stopped in each (issue #17.4): the primary key of watch_progress, per row of the page
+        " p.position_seconds, p.finished AS position_finished"
         " FROM watch_history h JOIN videos v ON v.id = h.video_id JOIN users u ON u.id = v.user_id"
+        " LEFT JOIN watch_progress p ON p.user_id = h.user_id AND p.video_id = h.video_id"
         f" WHERE h.user_id = :uid AND {_MAY_OPEN}"
         " ORDER BY h.watched_at DESC, h.id DESC LIMIT :limit OFFSET :offset",
         _COUNT_FOR_USER, uid=user_id, limit=limit, offset=offset,

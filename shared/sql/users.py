@@ -20,10 +20,11 @@ def get_authenticated(*, user_id: uuid.UUID, session_id: uuid.UUID) -> dict[str,
     return db.fetch_one(
         f"SELECT {', '.join('u.' + c.strip() for c in PUBLIC_COLUMNS.split(','))},"
         " EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)"
-        " AS two_factor_enabled,"
+        " AS two_factor_enabled, u.role,"
         " extract(epoch FROM s.expires_at)::float8 AS session_expires FROM users u"
         " JOIN sessions s ON s.user_id = u.id"
-        " WHERE u.id = :uid AND s.id = :sid AND s.revoked_at IS NULL AND s.expires_at > now()",
+        # A banned account's tokens are refused even from a session that a sign-in racing the ban created.
+        " WHERE u.id = :uid AND s.id = :sid AND s.revoked_at IS NULL AND s.expires_at > now() AND u.banned_at IS NULL",
         uid=user_id, sid=session_id,
     )
 
@@ -31,7 +32,7 @@ def get_authenticated(*, user_id: uuid.UUID, session_id: uuid.UUID) -> dict[str,
 def find_for_login(*, email: str | None, username: str | None) -> dict[str, Any] | None:
     """Both identifiers given must belong to the same account."""
     return db.fetch_one(
-        f"SELECT {PUBLIC_COLUMNS}, password_hash FROM users"
+        f"SELECT {PUBLIC_COLUMNS}, password_hash, banned_at IS NOT NULL AS banned FROM users"
         " WHERE (CAST(:email AS text) IS NULL OR email = :email)"
         " AND (CAST(:username AS text) IS NULL OR username = :username)",
         email=email, username=username,

@@ -21,15 +21,18 @@ FOLDERS: dict[str, tuple[str, str]] = {
     "coverImage": ("covers", "image"),
     "thumbnail": ("thumbnails", "image"),
     "video": ("videos", "video"),
+    "export": ("exports", "raw"),  # a user's data export (a zip): never public, only through its signed link
 }
 MEDIA_FOLDERS = {folder for folder, _ in FOLDERS.values()}
-# Media that can belong to an unpublished video: reachable only through signed URLs while it does.
-PRIVATE_CAPABLE = {"video", "thumbnail"}
+# Media that can belong to an unpublished video (reachable only through signed URLs while it does), and data exports
+# (always reachable only so).
+PRIVATE_CAPABLE = {"video", "thumbnail", "export"}
 PRIVATE_FOLDERS = {FOLDERS[kind][0] for kind in PRIVATE_CAPABLE}
 SIGNED_URL_TTL = 3600
 # Our media route (functions/media.py): a node's local files, and the playlists of an unpublished video's stream.
 MEDIA_ROUTE = "/api/v2/media"
-HLS_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "jpg": "image/jpeg"}
+HLS_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "jpg": "image/jpeg",
+             "vtt": "text/vtt; charset=utf-8"}  # vtt: a stream's storyboard track (shared.media.storyboard)
 
 
 class UrlSigner:
@@ -48,9 +51,9 @@ class UrlSigner:
 
     def valid(self, key: str, expires: str | None, signature: str | None) -> bool:
         """Genuine and fresh, checked in constant time."""
-        if not expires or not signature or not expires.isdigit() or int(expires) < time.time():
+        if not expires or not signature or not (expires.isascii() and expires.isdigit()) or int(expires) < time.time():
             return False
-        return hmac.compare_digest(self._signature(key, int(expires)), signature)
+        return hmac.compare_digest(self._signature(key, int(expires)).encode(), signature.encode())
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,24 @@ class Storage(Protocol):
     def stream_folder(self, video_id: uuid.UUID) -> str | None:
         """The public id (resource type "hls") of a video's own HLS output; None where the store derives the
         stream from the video and removes it with it."""
+
+    def open_stream(self, video_id: uuid.UUID, *, resume: str | None) -> str:
+        """Where a progressive transcode publishes the video's HLS output file by file (`publish_stream_files`): the
+        folder (public id prefix) `resume`, one an interrupted try of the same transcode opened and published into,
+        or else a folder for a new output (a store that keeps generations starts a new one; the stream the video has
+        now stays readable until its master is replaced). Raises `errors.StorageUnsupported` where the store makes
+        its own streams."""
+
+    def publish_stream_files(self, folder: str, workdir: Path, names: list[str], *, private: bool) -> None:
+        """Publish these files of `workdir` (paths relative to it: `master.m3u8`, `poster.jpg`,
+        `<rung>/index.m3u8`, `<rung>/seg_NNN.ts`, `storyboard/...`) into the stream `folder`, in the order given (a
+        playlist after the files it lists), each replacing what was there; `private` as for `save`. A subfolder's
+        files not among `names` are an earlier try's leftovers and may be removed. The published files may be moved
+        out of `workdir`."""
+
+    def retire_streams(self, video_id: uuid.UUID, *, keep: str) -> None:
+        """Remove (best effort) whatever HLS output of the video is not in the folder `keep`: an earlier
+        generation no master points at any more."""
 
     def read_notification(self, body: bytes | str, headers: Mapping[str, str]) -> StreamEvent | None:
         """A notification the store posted to our webhook, checked (signature, age) and read: the stream event it

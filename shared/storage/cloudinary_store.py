@@ -213,6 +213,15 @@ class CloudinaryStorage:
     def stream_folder(self, video_id: uuid.UUID) -> str | None:
         return None  # derived from the video: Cloudinary removes the stream with it
 
+    def open_stream(self, video_id: uuid.UUID, *, resume: str | None) -> str:
+        raise errors.StorageUnsupported("Cloudinary makes its own HLS streams")
+
+    def publish_stream_files(self, folder: str, workdir: Path, names: list[str], *, private: bool) -> None:
+        raise errors.StorageUnsupported("Cloudinary makes its own HLS streams")
+
+    def retire_streams(self, video_id: uuid.UUID, *, keep: str) -> None:
+        return None  # nothing of ours was published there
+
     def read_notification(self, body: bytes | str, headers: Mapping[str, str]) -> StreamEvent | None:
         """Cloudinary's eager-transformation notice: its signature and age checked, then the stream's outcome."""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body

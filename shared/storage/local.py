@@ -12,7 +12,7 @@ from pathlib import Path
 
 from shared import errors
 from shared.media.probe import probe_video
-from shared.media.types import EXTENSION_TYPES, IMAGE_TYPES, VIDEO_TYPES
+from shared.media.types import ARCHIVE_TYPES, EXTENSION_TYPES, IMAGE_TYPES, VIDEO_TYPES
 from shared.settings import get_settings
 from shared.storage.assembly import Assembly, DiskAssembly
 from shared.storage.base import (
@@ -31,9 +31,14 @@ from shared.storage.base import (
 
 UPLOAD_ROUTE = "/api/v2/uploads"  # the local store's own upload endpoint (functions/uploads.py)
 # A stored name is a UUID plus a known extension: nothing a client sends can name another path.
-_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|mp4|webm|mkv|mov)$")
+_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|mp4|webm|mkv|mov|zip)$")
 # HLS output: hls/<video id>/master.m3u8 | poster.jpg | <rung>/index.m3u8 | <rung>/seg_NNN.ts
-_HLS_PATH = re.compile(r"^hls/([0-9a-f-]{36})/(master\.m3u8|poster\.jpg|\d{2,4}p/(index\.m3u8|seg_\d{3,5}\.ts))$")
+# | storyboard/thumbs.vtt | storyboard/sprite_NNN.jpg (shared.media.storyboard)
+_STREAM_FILE = (r"(master\.m3u8|poster\.jpg|\d{2,4}p/(index\.m3u8|seg_\d{3,5}\.ts)"
+                r"|storyboard/(thumbs\.vtt|sprite_\d{3,5}\.jpg))")
+_HLS_PATH = re.compile(rf"^hls/([0-9a-f-]{{36}})/{_STREAM_FILE}$")
+_STREAM_RELATIVE = re.compile(rf"^{_STREAM_FILE}$")
+_PLAYLISTS = (".m3u8", ".vtt")  # text that names other files of the stream: served with the signature carried on
 
 
 class LocalStorage:
@@ -51,7 +56,7 @@ class LocalStorage:
 
     def save(self, path: Path, *, kind: str, mime: str, private: bool = True) -> StoredFile:
         folder, resource_type = FOLDERS[kind]
-        ext = {**IMAGE_TYPES, **VIDEO_TYPES}[mime]
+        ext = {**IMAGE_TYPES, **VIDEO_TYPES, **ARCHIVE_TYPES}[mime]
         public_id = f"{folder}/{uuid.uuid4().hex}.{ext}"
         target = self.root / public_id
         tmp = target.with_name(target.name + ".part")
@@ -103,7 +108,8 @@ class LocalStorage:
         url = f"{self.public_url}{MEDIA_ROUTE}/{master_public_id}"
         if not private:
             return url
-        return f"{url}?{self._signer.query(master_public_id.rsplit('/', 1)[0])}"
+        stream = _HLS_PATH.match(master_public_id)  # any file of the stream (a storyboard's too): the whole folder
+        return f"{url}?{self._signer.query(f'hls/{stream.group(1)}' if stream else master_public_id.rsplit('/', 1)[0])}"
 
     def poster_url(self, poster_public_id: str, *, private: bool) -> str:
         return self.hls_url(poster_public_id, private=private)
@@ -116,12 +122,16 @@ class LocalStorage:
     def stream_playlist(self, public_id: str, *, signed_query: str) -> str | None:
         """The playlist from disk; a private stream's with the signature carried into every URI, which all come back
         to our media route (the player's next requests pass too)."""
-        found = self.disk_file(public_id) if _HLS_PATH.match(public_id) and public_id.endswith(".m3u8") else None
+        found = self.disk_file(public_id) if _HLS_PATH.match(public_id) and public_id.endswith(_PLAYLISTS) else None
         if found is None or not found.path.is_file():
             return None
         lines = found.path.read_text().splitlines()
         if signed_query:
-            lines = [line if not line.strip() or line.startswith("#") else f"{line}?{signed_query}" for line in lines]
+            if public_id.endswith(".vtt"):  # a storyboard track: its sprite lines, the query before the #xywh fragment
+                lines = [_signed_fragment_uri(line, signed_query) for line in lines]
+            else:
+                lines = [line if not line.strip() or line.startswith("#") else f"{line}?{signed_query}"
+                         for line in lines]
         return "\n".join(lines) + "\n"
 
     # -------------------------------------------------------------------------- reading what is stored
@@ -184,6 +194,33 @@ class LocalStorage:
     def stream_folder(self, video_id: uuid.UUID) -> str | None:
         return f"hls/{video_id}"
 
+    def open_stream(self, video_id: uuid.UUID, *, resume: str | None) -> str:
+        return f"hls/{video_id}"  # one folder per video: files are replaced in place, each by a rename
+
+    def publish_stream_files(self, folder: str, workdir: Path, names: list[str], *, private: bool) -> None:
+        """Each file renamed into place (the work folder is beside the stream's, on the same filesystem): a player
+        reads the old file or the new one, never half of one. An earlier try's leftovers in the same subfolders go."""
+        target = self._hls_dir(folder.removeprefix("hls/")) if folder.startswith("hls/") else None
+        if target is None or any(not _STREAM_RELATIVE.match(name) for name in names):
+            raise errors.InternalError(f"not a file of a video's HLS output: {folder} {names}")
+        try:
+            for name in names:
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(workdir / name, target / name)
+            kept = set(names)
+            for sub in {name.split("/", 1)[0] for name in names if "/" in name}:
+                for stale in (target / sub).iterdir():
+                    if f"{sub}/{stale.name}" not in kept and stale.is_file():
+                        stale.unlink(missing_ok=True)
+        except OSError as exc:
+            if errors.out_of_space(exc):
+                raise errors.InsufficientStorage("Not enough storage space on the server to publish the stream") \
+                    from exc
+            raise errors.StorageFailed("Could not publish the HLS stream") from exc
+
+    def retire_streams(self, video_id: uuid.UUID, *, keep: str) -> None:
+        return None  # the one folder is the stream: nothing older lives elsewhere
+
     def read_notification(self, body: bytes | str, headers: Mapping[str, str]) -> StreamEvent | None:
         raise errors.NotFound("Route not found")  # nothing posts notifications about local files
 
@@ -201,6 +238,15 @@ class LocalStorage:
         if folder not in MEDIA_FOLDERS or not _NAME.match(name):
             return None
         return self.root / folder / name
+
+
+def _signed_fragment_uri(line: str, signed_query: str) -> str:
+    """A WebVTT cue payload that names a file (`sprite_000.jpg#xywh=0,0,160,90`) with the signature added before its
+    fragment; every other line (the header, timings, blank lines) as it is."""
+    uri, hash_mark, fragment = line.strip().partition("#")
+    if not uri or "-->" in line or not _STREAM_RELATIVE.match(f"storyboard/{uri}"):
+        return line
+    return f"{uri}?{signed_query}{hash_mark}{fragment}"
 
 
 def _upload_key(upload_id: uuid.UUID) -> str:

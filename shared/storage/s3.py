@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import errors
 from shared.media.probe import probe_video
-from shared.media.types import IMAGE_TYPES, VIDEO_TYPES, sniff, sniff_file
+from shared.media.types import ARCHIVE_TYPES, IMAGE_TYPES, VIDEO_TYPES, sniff, sniff_file
 from shared.storage import scratch
 from shared.storage.base import (
     FOLDERS,
@@ -58,16 +58,19 @@ MB = 1024 * 1024
 TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 # Every key is random (media) or inside a fresh generation folder (HLS) and never rewritten: cacheable for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
+# But a progressive stream's master playlist, rewritten as renditions finish (players re-read it): briefly.
+GROWING = "public, max-age=5"
 # The tag the bucket policy grants anonymous reads on (README, Playback): visibility=public only.
 VISIBILITY_TAG = "visibility"
 TAGGING_THREADS = 8  # a stream folder is hundreds of objects, each tagged by a request of its own
 LIST_PAGE = 1000  # keys per listing page: the most S3 lists at once, and the most one DeleteObjects takes
-_FORMATS = {**IMAGE_TYPES, **VIDEO_TYPES}  # MIME type → the format (extension) we record
+_FORMATS = {**IMAGE_TYPES, **VIDEO_TYPES, **ARCHIVE_TYPES}  # MIME type → the format (extension) we record
 # A media key: <folder>/<32 hex>, with the extension `save` gives it (a direct upload's key has none: its bytes,
 # unknown when the key is signed, tell the type).
-_MEDIA_KEY = re.compile(r"^(avatars|covers|thumbnails|videos)/[0-9a-f]{32}(\.(jpg|png|webp|mp4|webm|mkv|mov))?$")
+_MEDIA_KEY = re.compile(r"^(avatars|covers|thumbnails|videos|exports)/[0-9a-f]{32}(\.(jpg|png|webp|mp4|webm|mkv|mov|zip))?$")
 # HLS output: hls/<video id>/<generation>/master.m3u8 | poster.jpg | <rung>/index.m3u8 | <rung>/seg_NNN.ts
-_STREAM_FILE = "(master\\.m3u8|poster\\.jpg|\\d{2,4}p/(index\\.m3u8|seg_\\d{3,5}\\.ts))"
+_STREAM_FILE = ("(master\\.m3u8|poster\\.jpg|\\d{2,4}p/(index\\.m3u8|seg_\\d{3,5}\\.ts)"
+                "|storyboard/(thumbs\\.vtt|sprite_\\d{3,5}\\.jpg))")  # storyboard: shared.media.storyboard
 _STREAM_KEY = re.compile(rf"^hls/([0-9a-f-]{{36}})/[0-9a-f]{{32}}/{_STREAM_FILE}$")
 _STREAM_RELATIVE = re.compile(rf"^{_STREAM_FILE}$")
 
@@ -196,14 +199,14 @@ class S3Storage:
     def signed_url_valid(self, public_id: str, expires: str | None, signature: str | None) -> bool:
         # S3 checks its own presigned URLs; ours are only the playlists of unpublished streams (see `hls_url`).
         found = _STREAM_KEY.match(public_id)
-        if found is None or not public_id.endswith(".m3u8"):
+        if found is None or not public_id.endswith((".m3u8", ".vtt")):
             return False
         return self._signer.valid(f"hls/{found.group(1)}", expires, signature)
 
     def stream_playlist(self, public_id: str, *, signed_query: str) -> str | None:
         """The playlist from the bucket: rendition playlists stay relative (they come back to our route, with the
         signature), segments become presigned URLs of the same generation's objects."""
-        if not _STREAM_KEY.match(public_id) or not public_id.endswith(".m3u8"):
+        if not _STREAM_KEY.match(public_id) or not public_id.endswith((".m3u8", ".vtt")):
             return None
         try:
             text = self._s3.get_object(Bucket=self.bucket, Key=public_id)["Body"].read().decode("utf-8", "replace")
@@ -216,8 +219,11 @@ class S3Storage:
         folder, generation = public_id.rsplit("/", 1)[0], "/".join(public_id.split("/", 3)[:3])
         lines = []
         for line in text.splitlines():
-            uri = line.strip()
+            uri, _, fragment = line.strip().partition("#") if public_id.endswith(".vtt") else (line.strip(), "", "")
             key = posixpath.normpath(f"{folder}/{uri}")
+            if fragment and uri and "-->" not in line and _STREAM_KEY.match(key) and key.startswith(f"{generation}/"):
+                lines.append(f"{self._presigned(key)}#{fragment}")  # a storyboard tile: its sheet, presigned
+                continue
             if not uri or uri.startswith("#") or not key.startswith(f"{generation}/") or not _STREAM_KEY.match(key):
                 lines.append(line)  # tags, and anything that is not a file of this generation, as written
             elif uri.endswith(".m3u8"):
@@ -330,6 +336,31 @@ class S3Storage:
 
     def stream_folder(self, video_id: uuid.UUID) -> str | None:
         return f"hls/{video_id}"
+
+    def open_stream(self, video_id: uuid.UUID, *, resume: str | None) -> str:
+        """The generation folder an interrupted try published into (`resume`), else a new one."""
+        stream = f"hls/{video_id}"
+        if resume and re.fullmatch(rf"{re.escape(stream)}/[0-9a-f]{{32}}", resume):
+            return resume
+        return f"{stream}/{uuid.uuid4().hex}"
+
+    def publish_stream_files(self, folder: str, workdir: Path, names: list[str], *, private: bool) -> None:
+        """Each file uploaded under the generation folder, in order (S3 is read-after-write consistent: a playlist
+        uploaded after its segments never names a missing one). The master is the one key rewritten: a short cache."""
+        if any(not _STREAM_KEY.match(f"{folder}/{name}") for name in names):
+            raise errors.InternalError(f"not a file of a video's HLS output: {folder} {names}")
+        try:
+            for name in names:
+                path = workdir / name
+                self._s3.upload_file(str(path), self.bucket, f"{folder}/{name}", Config=TRANSFER,
+                                     ExtraArgs={"ContentType": HLS_TYPES[path.suffix[1:]],
+                                                "CacheControl": GROWING if name == "master.m3u8" else IMMUTABLE,
+                                                "Tagging": _visibility(private)})
+        except (Boto3Error, BotoCoreError, ClientError, OSError) as exc:
+            raise errors.StorageFailed("Could not publish the HLS stream") from exc
+
+    def retire_streams(self, video_id: uuid.UUID, *, keep: str) -> None:
+        self._forget(f"hls/{video_id}/", keep=f"{keep}/")
 
     def read_notification(self, body: bytes | str, headers: Mapping[str, str]) -> StreamEvent | None:
         raise errors.NotFound("Route not found")  # S3 posts nothing to us

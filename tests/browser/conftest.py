@@ -120,7 +120,8 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
-    tab.set_default_timeout(20_000)
+    # Generous: Swagger UI renders 100+ operations, and `make test` runs this beside another worker on 2 cores.
+    tab.set_default_timeout(60_000)
     yield tab
     context.close()
 

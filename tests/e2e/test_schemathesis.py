@@ -1,6 +1,7 @@
 """Property-based testing of the live server against its own OpenAPI spec (issue #6 item 3): schemathesis, bounded,
 signed in, checks that no input yields a 5xx and no response breaks the documented schema."""
 
+import os
 import re
 import subprocess
 import sys
@@ -19,9 +20,11 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server):
          "--max-examples", "10", "--workers", "2", "--seed", "20261124",
          "--header", f"Authorization: {headers['Authorization']}",
          "--generation-with-security-parameters", "false",  # a generated cookie would take precedence over the token
-         "--exclude-path-regex", "^/metrics|/user/logout",  # logout would revoke the session the run uses
+         "--exclude-path-regex", "^/metrics|/user/logout|/user/sessions/\\{",  # logout or ending a session would revoke
+                                                                        # the one the run uses
          "--request-timeout", "60"],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks"})
 
     assert result.returncode == 0, result.stdout[:8000] + "\n[...]\n" + result.stdout[-3000:]
     generated, passed = map(int, re.search(r"(\d+) generated, (\d+) passed", result.stdout).groups())

@@ -98,7 +98,10 @@ def world(make_user: Any, make_video: Any, sign_in: Any) -> dict[str, Any]:
     ids = {"video_id": video["id"], "comment_id": comment, "tweet_id": tweet, "playlist_id": playlist,
            "user_id": owner["id"], "channel_id": owner["id"], "subscriber_id": owner["id"], "username": "owner1",
            "upload_id": uuid.uuid4(), "folder": "thumbnails", "name": "x.png", "rendition": "360p",
-           "generation": "0" * 32, "asset": "viztube-docs.js", "session_id": uuid.uuid4()}
+           "generation": "0" * 32, "asset": "viztube-docs.js", "session_id": uuid.uuid4(),
+           "endpoint_id": uuid.uuid4(), "delivery_id": uuid.uuid4(), "export_id": uuid.uuid4(),
+           "language": "en", "report_id": uuid.uuid4(),
+           "notification_id": uuid.uuid4()}
     return {"owner": owner, "bystander": bystander, "ids": {k: str(v) for k, v in ids.items()}, "sign_in": sign_in}
 
 

@@ -362,3 +362,61 @@ def test_a_multipart_patch_takes_privacy_and_an_empty_publish_at_cancels_a_sched
     assert (cancelled.json_body["data"]["privacy"], cancelled.json_body["data"]["publishAt"]) == ("private", None)
     assert unlisted.json_body["data"]["privacy"] == "unlisted"
     assert _status(client, world["as"]["stranger"], vid) == 200
+
+
+# ------------------------------------------------------------------------------------ every list route × every viewer
+
+VIEWERS = ["owner", "follower", "stranger", "moderator"]
+LIST_ROUTES = {  # route → how to read its video ids
+    "feed": ("/api/v2/videos", lambda data: data["docs"]),
+    "search": ("/api/v2/videos?query=cats", lambda data: data["docs"]),
+    "channel": ("/api/v2/videos?userId={owner}", lambda data: data["docs"]),
+    "tag": ("/api/v2/videos?tag=Cats", lambda data: data["docs"]),
+    "trending": ("/api/v2/videos?sortBy=trending", lambda data: data["docs"]),
+    "most viewed": ("/api/v2/videos?sortBy=views", lambda data: data["docs"]),
+    "subscriptions feed": ("/api/v2/feed/subscriptions", lambda data: data["docs"]),
+    "another's playlist": ("/api/v2/playlist/{playlist}", lambda data: data["videos"]),
+}
+
+
+@pytest.fixture
+def matrix_world(client, world, make_user, auth):
+    """`world` with a moderator who follows the channel too, every video tagged "cats", and a playlist of a third user
+    holding all three videos the owner put there (the owner may add their own private and unlisted ones)."""
+    from shared.services import moderation
+
+    moderator = make_user()
+    moderation.set_role(moderator["username"], "moderator")
+    headers = {**world["as"], "moderator": auth(moderator)}
+    client.post(f"/api/v2/subscriptions/c/{world['owner']['id']}", headers=headers["moderator"])  # a toggle
+    for video_id in world["ids"].values():
+        _set_privacy(client, headers["owner"], video_id, tags=["cats"])
+    playlist = _playlist_with(client, headers["owner"], list(world["ids"].values()))
+    return {**world, "as": headers, "playlist": playlist}
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES)
+@pytest.mark.parametrize("who", VIEWERS)
+def test_every_list_route_lists_public_videos_only_for_every_viewer(client, matrix_world, route, who):
+    """Unlisted and private videos are listed nowhere for anyone, the owner and the moderators included (the owner
+    finds them in their dashboard, a moderator opens them by id); the subscriptions feed is the followers' only."""
+    template, docs_of = LIST_ROUTES[route]
+    path = template.format(owner=matrix_world["owner"]["id"], playlist=matrix_world["playlist"])
+
+    answer = client.get(path, headers=matrix_world["as"][who])
+
+    assert answer.status_code == 200, answer.body
+    expected = set() if route == "subscriptions feed" and who in ("owner", "stranger") \
+        else {matrix_world["ids"]["public"]}
+    if route == "another's playlist" and who == "owner":  # the owner sees their own videos in anyone's list
+        expected = set(matrix_world["ids"].values())
+    assert _ids(docs_of(answer.json_body["data"])) == expected
+
+
+@pytest.mark.parametrize("who", VIEWERS)
+def test_by_id_every_viewer_opens_what_the_level_allows(client, matrix_world, who):
+    """Public and unlisted open for anyone signed in; private for its owner alone (not for a moderator: a moderator's
+    reach is taken-down videos, tests/functions/test_moderation.py)."""
+    opened = {level: _status(client, matrix_world["as"][who], vid) for level, vid in matrix_world["ids"].items()}
+
+    assert opened == {"public": 200, "unlisted": 200, "private": 200 if who == "owner" else 404}

@@ -36,7 +36,7 @@ def _plan(*, sort_by: str = "createdAt", ascending: bool = False, user_id=None, 
     tsquery = videos_sql.search_query(query) if query else None
     sql = videos_sql.list_sql(sort_by=sort_by, ascending=ascending, filtered=bool(user_id or tsquery))
     with db.transaction(settings=("enable_seqscan = off",) if tsquery else ()) as tx:
-        plan = tx.fetch_value("EXPLAIN (FORMAT JSON) " + sql, uid=user_id, q=tsquery, limit=10, offset=0)
+        plan = tx.fetch_value("EXPLAIN (FORMAT JSON) " + sql, uid=user_id, q=tsquery, tag=None, limit=10, offset=0)
     return plan if isinstance(plan, str) else json.dumps(plan)
 
 
