@@ -81,6 +81,27 @@ def test_migrating_twice_changes_nothing():
     assert migrate() == []
 
 
+def test_a_migration_runs_without_the_request_timeouts_in_utc_and_whole_or_not_at_all(tmp_path):
+    """A migration on a large database may run for minutes: it gets no statement timeout (the pool's requests have
+    30 s) and a UTC session; and when one file fails, the files before it in the same run are not kept either."""
+    (tmp_path / "9001_check.sql").write_text(
+        "CREATE TABLE migrate_probe AS SELECT current_setting('statement_timeout') AS timeout,"
+        " current_setting('TimeZone') AS zone;")
+    (tmp_path / "9002_broken.sql").write_text("SELECT no_such_function();")
+    try:
+        with pytest.raises(Exception, match="no_such_function"):
+            migrate(tmp_path)
+        assert db.fetch_value("SELECT to_regclass('migrate_probe') IS NULL")  # rolled back with the broken one
+        (tmp_path / "9002_broken.sql").unlink()
+
+        assert migrate(tmp_path) == ["9001_check.sql"]
+        assert db.fetch_one("SELECT timeout, zone FROM migrate_probe") == {"timeout": "0", "zone": "UTC"}
+        assert db.fetch_value("SELECT current_setting('statement_timeout')") == "30s"  # the pool's, unchanged
+    finally:
+        db.execute("DROP TABLE IF EXISTS migrate_probe")
+        db.execute("DELETE FROM schema_migrations WHERE name LIKE '900%'")
+
+
 def test_two_processes_can_migrate_a_fresh_database_at_once():
     base = os.environ["DATABASE_URL"]
     params = db.parse_database_url(base)
