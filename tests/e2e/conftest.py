@@ -10,9 +10,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -96,3 +97,15 @@ def signed_in_user(base: str, prefix: str = "u") -> tuple[dict[str, str], dict]:
     token = requests.post(f"{base}/api/v2/user/login", json={"username": name, "password": "Passw0rdX"},
                           timeout=30).json()["data"]["accessToken"]
     return {"Authorization": f"Bearer {token}"}, registered.json()["data"]
+
+
+def until(condition: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
+    """The condition's first truthy value within `timeout` seconds (polled every 0.25 s), else an AssertionError
+    naming `what` (and, with `logs`, what the processes said)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}\n{logs()}")

@@ -4,15 +4,14 @@ inboxes fill from the same jobs — no job run by the test."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import jpeg_bytes, video_bytes
-from tests.e2e.conftest import signed_in_user
+from tests.e2e.conftest import signed_in_user, until
 from tests.fakes.webhook_receiver import Receiver
 
 
@@ -22,17 +21,6 @@ def receiver() -> Iterator[Receiver]:
     yield server
     server.server.shutdown()
     server.server.server_close()
-
-
-def _eventually(probe: Callable[[], Any], seconds: float = 30) -> Any:
-    """The probe's first truthy answer within `seconds` (the server's worker polls every 2 s or wakes on commit)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"nothing within {seconds} s: {probe()!r}")
 
 
 def _inbox(server: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -60,15 +48,16 @@ def test_a_follow_a_comment_and_a_new_video_reach_the_receiver_and_the_inboxes(s
                               json={"content": "first!"})
     assert commented.status_code == 201, commented.text
 
-    deliveries = _eventually(lambda: len(receiver.requests) >= 2 and receiver.verified(secret))
+    deliveries = until(lambda: len(receiver.requests) >= 2 and receiver.verified(secret), 30, "two deliveries")
     assert sorted(d["type"] for d in deliveries) == ["comment.created", "subscription.created"]
     comment_event = next(d for d in deliveries if d["type"] == "comment.created")
     assert comment_event["data"]["comment"]["content"] == "first!"
 
     # The follower hears of the new public video (the fan-out job), the owner of the comment on it.
-    news = _eventually(lambda: _inbox(server, follower)["docs"])
+    news = until(lambda: _inbox(server, follower)["docs"], 30, "the follower's news")
     assert [(n["type"], n["video"]["_id"]) for n in news] == [("video.published", video_id)]
-    owner_inbox = _eventually(lambda: [n for n in _inbox(server, owner)["docs"] if n["type"] == "comment.created"])
+    owner_inbox = until(lambda: [n for n in _inbox(server, owner)["docs"] if n["type"] == "comment.created"],
+                        30, "the owner's comment notification")
     assert owner_inbox[0]["comment"]["content"] == "first!"
     read_all = requests.post(f"{server}/api/v2/notifications/read-all", headers=owner, timeout=30)
     assert read_all.status_code == 200 and _inbox(server, owner)["unreadCount"] == 0

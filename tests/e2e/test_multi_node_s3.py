@@ -12,8 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 import requests
 
 from tests.conftest import PGDATA, PROJECT_DIR, WORKER, jpeg_bytes, video_bytes
-from tests.e2e.conftest import free_port, server_env, signed_in_user, stop, wait_until_up
+from tests.e2e.conftest import free_port, server_env, signed_in_user, stop, until, wait_until_up
 
 BUCKET = "viztube-media"
 SECRETS = {"ACCESS_TOKEN_SECRET": "a" * 40, "REFRESH_TOKEN_SECRET": "r" * 40, "MEDIA_URL_SECRET": "m" * 40}
@@ -58,16 +57,6 @@ class Cluster:
             if files:
                 found[name] = files
         return found
-
-
-def _until(condition: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}\n{logs()}")
 
 
 DATABASE = f"viztube_multinode_{WORKER}"
@@ -132,7 +121,7 @@ def cluster(redis_server: str) -> Iterator[Cluster]:
             cluster.procs["worker"] = subprocess.Popen(
                 [sys.executable, "-m", "infra.worker"], cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
                 env=server_env(home, free_port(), **env))
-        _until(lambda: "worker started" in cluster.log("worker") or cluster.procs["worker"].poll() is not None, 60,
+        until(lambda: "worker started" in cluster.log("worker") or cluster.procs["worker"].poll() is not None, 60,
                "the worker starts", lambda: cluster.log("worker"))
         assert cluster.procs["worker"].poll() is None, cluster.log("worker")
         yield cluster
@@ -156,7 +145,7 @@ def _processed(cluster: Cluster, node: str, headers: dict[str, str], video_id: s
         video = _video(cluster, node, headers, video_id)
         return video if video["processingStatus"] != "PROCESSING" and video["hlsUrl"] else None
 
-    video = _until(done, 120, f"video {video_id} processed by the worker",
+    video = until(done, 120, f"video {video_id} processed by the worker",
                    lambda: cluster.log("worker")[-4000:])
     assert video["processingStatus"] == "COMPLETED", (video, cluster.log("worker")[-4000:])
     return video
@@ -189,7 +178,7 @@ def _deleted_everywhere(cluster: Cluster, node: str, headers: dict[str, str], vi
     def gone() -> bool:
         return not [k for k in cluster.keys() if k in mine or k.startswith(f"hls/{video['id']}/")]
 
-    _until(gone, 60, f"video {video['id']} removed from the bucket", lambda: str(cluster.keys()))
+    until(gone, 60, f"video {video['id']} removed from the bucket", lambda: str(cluster.keys()))
     assert requests.get(f"{cluster.nodes['a']}/api/v2/videos/{video['id']}", headers=headers,
                         timeout=10).status_code == 404
 
