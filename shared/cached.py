@@ -49,8 +49,17 @@ def video(video_id: uuid.UUID, load: Callable[[], dict[str, Any] | None]) -> dic
     return found
 
 
+def video_access(video_id: uuid.UUID, load: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Who may open a video (privacy, owner, takedown); kept, as `video`, only for a public video not taken down:
+    every write that could change it forgets it with the video (`forget_video`)."""
+    found: dict[str, Any] | None = cache.read_through(
+        f"video-access:{video_id}", load, keep=lambda a: bool(a and a["privacy"] == "public" and not a["taken_down"]))
+    return found
+
+
 def forget_video(video_id: object) -> None:
     cache.forget(f"video:{video_id}")
+    cache.forget(f"video-access:{video_id}")
     forget_feed()
 
 

@@ -63,9 +63,11 @@ def open_video(video_id: uuid.UUID, viewer: CurrentUser) -> dict[str, Any]:
 
 
 def visible_video_id(video_id: uuid.UUID, viewer: CurrentUser) -> uuid.UUID:
-    """Just "may this viewer see this video?" (comments, likes, playlists): answered from the cached video entry
-    that every video write invalidates; 404 as `visible_video`."""
-    open_video(video_id, viewer)
+    """Just "may this viewer see this video?" (comments, likes, playlists): from a cached entry of the three columns
+    that decide it (every video write forgets it), loaded by a narrow query; 404 as `visible_video`."""
+    access = cached.video_access(video_id, lambda: videos_sql.access(video_id=video_id))
+    if not access or not _opens(access["privacy"], access["user_id"], access["taken_down"], viewer):
+        raise errors.NotFound("Video not found")
     return video_id
 
 

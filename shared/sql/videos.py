@@ -146,6 +146,13 @@ def get(*, video_id: uuid.UUID, for_update: bool = False) -> dict[str, Any] | No
         f"SELECT {VIDEO_COLUMNS}, {_EXTRA}, media_node FROM videos WHERE id = :id{lock}", id=video_id)
 
 
+def access(*, video_id: uuid.UUID) -> dict[str, Any] | None:
+    """Just what decides who may open the video (shared/services/visibility.py): three narrow columns, not the whole
+    row the watch page shows (whose jsonb columns cost more to decode than the rest of a comments page)."""
+    return db.fetch_one("SELECT privacy, CAST(user_id AS text) AS user_id, taken_down_at IS NOT NULL AS taken_down"
+                        " FROM videos WHERE id = :id", id=video_id)
+
+
 def record_view(*, video_id: uuid.UUID, viewer_id: uuid.UUID, window_seconds: int) -> dict[str, Any]:
     """Upsert the viewer's history row and count the view when none was counted within the window.
 

@@ -75,3 +75,22 @@ def test_a_watch_page_is_four_statements_and_its_view_does_not_wait_for_the_disk
     assert "set_config('synchronous_commit', 'off', true)" in view
     # transaction-local: the pooled connection's own setting is untouched after the statement
     assert db.fetch_value("SELECT current_setting('synchronous_commit')") == "on"
+
+
+def test_a_comments_page_is_three_statements_and_checks_the_video_with_a_narrow_one(client, make_user, make_video,
+                                                                                    auth, statements):
+    """The session, may the reader open this video, the page with its total. The middle one reads the three columns
+    that decide it, not the watch page's whole row (whose jsonb columns cost more to decode than the page itself)."""
+    owner, reader = make_user(), make_user()
+    video = make_video(owner)
+    client.post(f"/api/v2/comments/{video['id']}", headers={**auth(owner), "Content-Type": "application/json"},
+                body='{"content": "hello"}')
+    headers = auth(reader)
+    statements.clear()
+
+    page = client.get(f"/api/v2/comments/{video['id']}", headers=headers).json_body["data"]
+
+    assert [c["content"] for c in page] == ["hello"]  # v2: the page is the list, its totals in the headers
+    assert len(statements) == 3, statements
+    check = next(s for s in statements if "taken_down_at IS NOT NULL AS taken_down" in s and "FROM videos" in s)
+    assert "caption_tracks" not in check and "hls_renditions" not in check
