@@ -68,6 +68,27 @@ def heartbeat_seconds() -> float:
 _housekeeping: list[Callable[[], None]] = []
 
 
+class Every:
+    """A periodic task's pace in this process: `due()` is true at most once per `seconds` (the first call: true).
+    Each sweep keeps one, so the worker's pass (every few seconds) and the serverless schedule (every minute) can
+    call every sweep each time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.seconds
+        return True
+
+    def reset(self) -> None:
+        """The next `due()` is true (tests, and whatever must sweep at once)."""
+        self._next = 0.0
+
+
 def housekeeping(task: Callable[[], None]) -> Callable[[], None]:
     """Register a task the worker runs on every pass (the task decides how often it really does anything)."""
     _housekeeping.append(task)

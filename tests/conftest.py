@@ -461,3 +461,14 @@ def media_files(home: Path | None = None) -> list[Path]:
 
 
 __all__ = ["io", "jpeg_bytes", "media_files", "multipart", "png_bytes", "register_form", "video_bytes"]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A local webhook receiver (tests/fakes/webhook_receiver.py), stopped at the end."""
+    from tests.fakes.webhook_receiver import Receiver
+
+    server = Receiver()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()

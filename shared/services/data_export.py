@@ -43,9 +43,8 @@ log = logging.getLogger(__name__)
 BUILD_JOB = "build_data_export"
 MAIL_JOB = "mail_data_export_ready"
 DOWNLOAD_PATH = "/api/v2/user/export/{export_id}/download"
-SWEEP_EVERY_SECONDS = 300
 SWEEP_BATCH = 100  # rows per transaction: a backlog is cleared in short transactions
-_last_sweep = 0.0
+PACE = jobs.Every(300)
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,5 @@ def sweep_expired() -> int:
 def periodic() -> None:
     """Called on every pass of the worker and of the serverless schedule (job_handlers.periodic): the sweep every few
     minutes (a link's expiry is checked on every use anyway, so a late sweep never lets an expired link work)."""
-    global _last_sweep
-    if time.monotonic() - _last_sweep >= SWEEP_EVERY_SECONDS:
-        _last_sweep = time.monotonic()
+    if PACE.due():
         sweep_expired()

@@ -7,7 +7,6 @@ Jobs that read a local file are pinned to the node holding it (shared.node), so 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -30,8 +29,7 @@ from shared.sql import videos as videos_sql
 from shared.storage import get_storage
 
 log = logging.getLogger(__name__)
-SWEEP_EVERY_SECONDS = 300
-_last_sweep = 0.0
+UPLOADS_PACE = jobs.Every(300)
 
 
 def _set_processing(*, video_id: uuid.UUID, **changes: Any) -> None:
@@ -168,10 +166,9 @@ def sweep_expired_uploads() -> int:
 @jobs.housekeeping
 def periodic() -> None:
     """Housekeeping the worker does on every pass (each task decides how often it really runs)."""
-    global _last_sweep
     scheduling.sweep()  # scheduled videos due: published within a minute of their time
     trending.sweep()  # the trending window moves on by the hour; old hourly view buckets go
     data_export.periodic()  # data exports whose 48 h are over: rows and zips go
-    if time.monotonic() - _last_sweep >= SWEEP_EVERY_SECONDS:
-        _last_sweep = time.monotonic()
+    notifications.sweep_retention()  # notifications past their 180 days go
+    if UPLOADS_PACE.due():
         sweep_expired_uploads()

@@ -43,8 +43,7 @@ FANOUT_JOB = "notifications.fanout"
 FANOUT_CHUNK = 10_000
 RETENTION_DAYS = 180  # older notifications are deleted by the housekeeping sweep
 _RETENTION_BATCH = 5_000
-_RETENTION_EVERY_SECONDS = 3600.0
-_next_retention = 0.0
+RETENTION_PACE = jobs.Every(3600.0)
 
 
 def notify(recipient_id: uuid.UUID, type: str, *, actor_id: uuid.UUID | None = None,
@@ -182,17 +181,14 @@ def update_settings(user: CurrentUser, changes: dict[str, bool]) -> dict[str, bo
 
 
 def sweep_retention() -> None:
-    """Housekeeping: at most once an hour per process, delete notifications older than RETENTION_DAYS in batches."""
-    global _next_retention
-    if time.monotonic() < _next_retention:
+    """Housekeeping (job_handlers.periodic): at most once an hour per process, delete notifications older than
+    RETENTION_DAYS in batches."""
+    if not RETENTION_PACE.due():
         return
-    _next_retention = time.monotonic() + _RETENTION_EVERY_SECONDS
     boundary = _uuid7_floor(time.time() - RETENTION_DAYS * 86400)
     while notifications_sql.delete_older_than(boundary=boundary, limit=_RETENTION_BATCH) == _RETENTION_BATCH:
         pass
 
-
-jobs.housekeeping(sweep_retention)
 
 
 def _uuid7_floor(unix_seconds: float) -> uuid.UUID:

@@ -7,7 +7,6 @@ then the caches forget them and the store is told their media are public now (sh
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 
 from shared import cached, db, jobs
@@ -17,7 +16,7 @@ from shared.sql import videos as videos_sql
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15.0
-_next_sweep = 0.0
+PACE = jobs.Every(SWEEP_SECONDS)
 
 
 def publish_due() -> list[uuid.UUID]:
@@ -44,7 +43,5 @@ def publish_due() -> list[uuid.UUID]:
 
 def sweep() -> None:
     """The housekeeping entry: at most once per SWEEP_SECONDS in this process."""
-    global _next_sweep
-    if time.monotonic() >= _next_sweep:
-        _next_sweep = time.monotonic() + SWEEP_SECONDS
+    if PACE.due():
         publish_due()

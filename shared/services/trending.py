@@ -14,14 +14,13 @@ hour off twice."""
 from __future__ import annotations
 
 import logging
-import time
 
-from shared import cached
+from shared import cached, jobs
 from shared.sql import view_stats as view_stats_sql
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
-_next_sweep = 0.0
+PACE = jobs.Every(SWEEP_SECONDS)
 
 
 def advance() -> int:
@@ -43,7 +42,5 @@ def advance() -> int:
 
 def sweep() -> None:
     """The housekeeping entry: at most once per SWEEP_SECONDS in this process."""
-    global _next_sweep
-    if time.monotonic() >= _next_sweep:
-        _next_sweep = time.monotonic() + SWEEP_SECONDS
+    if PACE.due():
         advance()

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from shared import db
+from shared.sql.videos import reachable_by
 
 _COLUMNS = ("id, user_id, state, storage, media_node, public_id, size_bytes, error, created_at, ready_at, expires_at,"
             " expires_at IS NOT NULL AND expires_at <= now() AS expired")
@@ -100,14 +101,15 @@ def playlists(*, user_id: uuid.UUID) -> list[dict[str, Any]]:
     return db.fetch_all(
         "SELECT p.id, p.name, p.description, p.created_at, p.updated_at,"
         " coalesce((SELECT json_agg(json_build_object('videoId', pv.video_id, 'addedAt', pv.added_at,"
-        "   'title', CASE WHEN v.privacy <> 'private' OR v.user_id = :id THEN v.title END)"
+        f"   'title', CASE WHEN {reachable_by(':id')} THEN v.title END)"
         "   ORDER BY pv.added_at, pv.id)"
         "  FROM playlist_videos pv JOIN videos v ON v.id = pv.video_id WHERE pv.playlist_id = p.id), '[]') AS videos"
         " FROM playlists p WHERE p.user_id = :id ORDER BY p.created_at, p.id", id=user_id)
 
 
-# Someone else's video that is now private: its id stays in the user's own lists, its title is not theirs to take.
-_TITLE = "CASE WHEN v.privacy <> 'private' OR v.user_id = :id THEN v.title END AS title"
+# Someone else's video the user may no longer open (private now, or taken down): its id stays in the user's own
+# lists, its title is not theirs to take. The rule is the one every list applies (shared/sql/videos.py).
+_TITLE = f"CASE WHEN {reachable_by(':id')} THEN v.title END AS title"
 
 
 def history(*, user_id: uuid.UUID) -> list[dict[str, Any]]:

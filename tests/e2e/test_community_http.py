@@ -4,23 +4,12 @@ inboxes fill from the same jobs — no job run by the test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
 from tests.conftest import jpeg_bytes, video_bytes
 from tests.e2e.conftest import signed_in_user, until
-from tests.fakes.webhook_receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
 
 
 def _inbox(server: str, headers: dict[str, str]) -> dict[str, Any]:

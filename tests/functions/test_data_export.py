@@ -175,7 +175,7 @@ def test_removed_after_48_hours_by_the_housekeeping_sweep(client, ada, auth):
     assert data_export.sweep_expired() == 0  # 48 h are not over
     db.execute("UPDATE data_exports SET ready_at = ready_at - interval '48 hours',"
                " expires_at = expires_at - interval '48 hours' WHERE id = :id", id=export_id)
-    data_export._last_sweep = 0.0
+    data_export.PACE.reset()
     job_handlers.periodic()  # what the worker and the serverless schedule run on each pass
     jobs.run_pending()
 

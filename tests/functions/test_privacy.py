@@ -282,12 +282,12 @@ def test_a_scheduled_video_turns_public_when_the_housekeeping_sweep_finds_it_due
     vid = world["ids"]["private"]
     _set_privacy(client, owner, vid, publishAt=FUTURE)
     assert client.get("/api/v2/videos", headers=stranger).json_body["data"]["totalDocs"] == 1  # feed page cached
-    monkeypatch.setattr(scheduling, "_next_sweep", 0.0)
+    scheduling.PACE.reset()
     periodic()
     assert _status(client, stranger, vid) == 404  # not due yet
 
     _due_now(vid)
-    monkeypatch.setattr(scheduling, "_next_sweep", 0.0)
+    scheduling.PACE.reset()
     periodic()
 
     video = client.get(f"/api/v2/videos/{vid}", headers=stranger).json_body["data"]
@@ -303,7 +303,7 @@ def test_the_serverless_schedule_publishes_due_videos_every_minute(chalice_clien
     vid = world["ids"]["private"]
     _set_privacy(client, world["as"]["owner"], vid, publishAt=FUTURE)
     _due_now(vid)
-    scheduling._next_sweep = 0.0
+    scheduling.PACE.reset()
 
     chalice_client.lambda_.invoke("sweep_jobs", chalice_client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))

@@ -72,7 +72,7 @@ def test_the_housekeeping_pass_moves_the_window(client, make_user, make_video, a
     video = make_video(owner, title="old hit")
     _watch(client, auth, make_user, video["id"], 2)
     _age(video["id"], days=9)
-    monkeypatch.setattr(trending, "_next_sweep", 0.0)
+    trending.PACE.reset()
 
     periodic()
 

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,14 +22,6 @@ from tests.fakes.webhook_receiver import Receiver
 
 JSON = {"Content-Type": "application/json"}
 DELIVER = webhook_delivery.JOB_KIND
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
 
 
 @pytest.fixture
