@@ -65,6 +65,7 @@ class Limit:
     rps: float | None
     kind: str  # "bare WSGI" or "pgbench"
     note: str = ""
+    driver: float | None = None  # req/s of one Python process running only these statements (driver_replay)
 
 
 @dataclass
@@ -307,13 +308,30 @@ class Limits:
             try:
                 rps = self.pg.run(scripts, clients=self.args.connections, threads=WRK_THREADS,
                                   duration=self.args.duration)
-                limit = Limit(rps, "pgbench", note)
+                limit = Limit(rps, "pgbench", note, self._driver(spread, f"{key}-{mode}-{variant}"))
             except RuntimeError as exc:
                 limit = Limit(None, "pgbench", _join(note, str(exc)))
             self.measured[("pgbench", shape)] = limit
             return _noted(limit, status_note), len(shape)
         return Limit(None, "pgbench", _join(status_note, "cannot replay: " + "; ".join(dict.fromkeys(problems)))), \
             len(groups[0][0].statements)
+
+    def _driver(self, group: list, folder: str) -> float | None:
+        """Requests per second of one Python process (the server's thread count) running these captured requests'
+        statements through shared.db and nothing else (infra/bench/driver_replay.py): the ceiling of our driver."""
+        from infra.bench.driver_replay import to_json
+
+        path = self.home / "pgbench" / folder / "driver.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_json(group))
+        env = server_env(self.database_url, self.home, 0, cache="off", workers=1, threads=self.args.threads)
+        done = subprocess.run([sys.executable, "-m", "infra.bench.driver_replay", str(path), "--threads",
+                               str(self.args.threads), "--duration", str(self.args.duration)],
+                              cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=self.args.duration + 120)
+        if done.returncode != 0:
+            print(f"  driver replay failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}", flush=True)
+            return None
+        return float(json.loads(done.stdout.strip().splitlines()[-1])["rps"])
 
     def _keep_log(self, name: str, paths: list[str], captures: list) -> None:
         """Every captured request's statements, in pgbench/<endpoint>-<mode>.log (BENCH_KEEP=1 keeps it)."""
@@ -354,7 +372,7 @@ def _join(*notes: str) -> str:
 
 
 def _noted(limit: Limit, note: str) -> Limit:
-    return Limit(limit.rps, limit.kind, _join(note, limit.note)) if note else limit
+    return Limit(limit.rps, limit.kind, _join(note, limit.note), limit.driver) if note else limit
 
 
 def main() -> int:
@@ -482,11 +500,14 @@ def print_table(args: argparse.Namespace, rows: list[Row], load_at_start: tuple[
               f"-j {min(WRK_THREADS, args.connections)} -T {args.duration} replaying the statements one request sent, "
               f"captured from PostgreSQL's log{' (parameters as literals)' if args.literals else ''}\n  (an endpoint "
               f"that writes: up to {CAPTURE_PATHS} captured requests, on different rows, side by side). "
-              f"share = our req/s / limit; round trips = statements one request sends to PostgreSQL")
+              f"share = our req/s / limit; round trips = statements one request sends to PostgreSQL;\n  pg8000 = "
+              f"one Python process ({args.threads} threads) running only those statements through shared.db (no "
+              f"HTTP, no handler): the most any handler serves on this driver; of it = our req/s / pg8000")
     else:
         print(f"no limit columns: {no_limits}")
     header = (f"{'cache':>6} | {'endpoint':<16} | {'req/s':>8} | {'p50':>9} | {'p99':>9} | {'errors':>6} | "
-              f"{'server RSS MB':>13} | {'limit req/s':>11} | {'share':>6} | {'round trips':>11}")
+              f"{'server RSS MB':>13} | {'limit req/s':>11} | {'share':>6} | {'round trips':>11} | {'pg8000':>7} | "
+              f"{'of it':>6}")
     print(header)
     print("-" * len(header))
     notes: list[str] = []
@@ -494,11 +515,13 @@ def print_table(args: argparse.Namespace, rows: list[Row], load_at_start: tuple[
         r, limit = row.result, row.limit
         limit_rps = limit.rps if limit else None
         share = f"{100 * r['rps'] / limit_rps:.1f}%" if limit_rps else "-"
+        driver = limit.driver if limit else None
+        of_driver = f"{100 * r['rps'] / driver:.1f}%" if driver else "-"
         if limit and limit.note:
             notes.append(f"{row.mode} {row.name}: {limit.note}")
         print(f"{row.mode:>6} | {row.name:<16} | {r['rps']:>8.0f} | {r['p50']:>9} | {r['p99']:>9} | "
               f"{r['errors']:>6} | {row.rss_mb:>13.0f} | {_cell(limit_rps, '11.0f'):>11} | {share:>6} | "
-              f"{_cell(row.round_trips, 'd'):>11}")
+              f"{_cell(row.round_trips, 'd'):>11} | {_cell(driver, '7.0f'):>7} | {of_driver:>6}")
     for note in dict.fromkeys(notes):
         print(f"  note: {note}")
 

@@ -18,6 +18,9 @@ def _try(page, operation: str, body: dict | None = None) -> tuple[str, str]:
         block.locator("button.try-out__btn:not(.cancel)").click()
     if body is not None:
         block.locator("textarea.body-param__text").fill(json.dumps(body))
+    if block.locator("button.btn-clear").count():  # the last call's answer, else read as this one's
+        block.locator("button.btn-clear").click()
+        block.locator(".live-responses-table").wait_for(state="detached")
     block.locator("button.execute").click()
     status = block.locator(".live-responses-table tbody .response-col_status").first
     status.wait_for()
