@@ -22,7 +22,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
-from uuid import SafeUUID
 
 import orjson
 import pg8000.converters
@@ -152,7 +151,7 @@ def _json_in(text: str) -> Any:
     return orjson.loads(text)
 
 
-_new_object, _set_slot, _UNKNOWN_SAFETY = object.__new__, object.__setattr__, SafeUUID.unknown
+_new_object, _set_slot, _UNKNOWN_SAFETY = object.__new__, object.__setattr__, uuid.SafeUUID.unknown
 
 
 def _uuid_in(text: str) -> uuid.UUID:

@@ -141,6 +141,20 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
+def rate_limits(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Turn the rate limits on for this test (the suite runs with them off), each named one overridden:
+    `rate_limits(REPORTS="2/hour")` sets RATE_LIMIT_REPORTS."""
+    def turn_on(**limits: str) -> None:
+        monkeypatch.setenv("RATE_LIMITS", "on")
+        for name, value in limits.items():
+            monkeypatch.setenv(f"RATE_LIMIT_{name}", value)
+        reset_settings()
+        ratelimit.reset()
+
+    return turn_on
+
+
+@pytest.fixture
 def sent_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The SQL text of every statement shared.db sends while the test runs (each one a round trip)."""
     sent: list[str] = []

@@ -325,9 +325,13 @@ class Limits:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(to_json(group))
         env = server_env(self.database_url, self.home, 0, cache="off", workers=1, threads=self.args.threads)
-        done = subprocess.run([sys.executable, "-m", "infra.bench.driver_replay", str(path), "--threads",
-                               str(self.args.threads), "--duration", str(self.args.duration)],
-                              cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=self.args.duration + 120)
+        try:
+            done = subprocess.run([sys.executable, "-m", "infra.bench.driver_replay", str(path), "--threads",
+                                   str(self.args.threads), "--duration", str(self.args.duration)], cwd=PROJECT_DIR,
+                                  env=env, capture_output=True, text=True, timeout=self.args.duration + 120)
+        except subprocess.TimeoutExpired:
+            print("  driver replay did not finish in time", flush=True)
+            return None
         if done.returncode != 0:
             print(f"  driver replay failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}", flush=True)
             return None

@@ -17,9 +17,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-from shared import auth, cached, db, errors, jobs, ratelimit
+from shared import auth, cached, db, errors, ratelimit
 from shared.node import media_node
 from shared.services import two_factor
+from shared.services.media_cleanup import record_deletion
+from shared.services.media_visibility import media_of
 from shared.sql import account_deletion as deletion_sql
 from shared.sql import two_factor as two_factor_sql
 from shared.sql import users as users_sql
@@ -68,11 +70,8 @@ def _record_media_deletions(user_id: uuid.UUID, account: dict[str, object]) -> l
     storage = get_storage()
     doomed: list[tuple[str, str, str, str | None]] = []  # public id, resource type, storage, node
     for video in deletion_sql.videos_media(user_id=user_id):
-        where = (video["storage"], video["media_node"])
-        doomed += [(video["video_file_public_id"], "video", *where), (video["thumbnail_public_id"], "image", *where)]
-        stream = storage.stream_folder(video["id"]) if video["hls_master_public_id"] else None
-        if stream is not None:
-            doomed.append((stream, "hls", *where))
+        doomed += [(public_id, kind, video["storage"], video["media_node"])
+                   for public_id, kind in media_of(video, storage)]
         cached.forget_video(video["id"])
     for column in ("avatar_public_id", "cover_image_public_id"):
         public_id = account[column]
@@ -81,9 +80,7 @@ def _record_media_deletions(user_id: uuid.UUID, account: dict[str, object]) -> l
             doomed.append((public_id, "image", storage.name, media_node()))
     doomed += [(row["public_id"], row["resource_type"], row["storage"], row["media_node"])
                for row in deletion_sql.stored_leftovers(user_id=user_id)]
-    return [jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": kind, "storage": store},
-                         node=node)
-            for public_id, kind, store, node in doomed]
+    return [record_deletion(public_id, kind, storage=store, node=node) for public_id, kind, store, node in doomed]
 
 
 def _forget_related(user_id: uuid.UUID) -> None:

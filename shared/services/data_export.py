@@ -33,7 +33,7 @@ from shared import auth, db, errors, jobs, mail, ratelimit
 from shared.jobs import Retry, handler
 from shared.node import media_node
 from shared.services import notifications
-from shared.services.media_cleanup import discard
+from shared.services.media_cleanup import discard, record_deletion
 from shared.settings import get_settings
 from shared.sql import exports as exports_sql
 from shared.storage import Storage, StoredFile, get_storage
@@ -269,8 +269,7 @@ def sweep_expired() -> int:
             gone = exports_sql.take_expired(limit=SWEEP_BATCH)
             for row in gone:
                 if row["public_id"]:
-                    jobs.enqueue("delete_media", {"public_id": row["public_id"], "resource_type": "raw",
-                                                  "storage": row["storage"]}, node=row["media_node"])
+                    record_deletion(row["public_id"], "raw", storage=row["storage"], node=row["media_node"])
         removed += len(gone)
         if len(gone) < SWEEP_BATCH:
             break

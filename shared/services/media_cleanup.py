@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from shared import db, errors, jobs
 from shared.node import media_node
 from shared.storage import StoredFile, get_storage
 
 log = logging.getLogger(__name__)
+
+
+def record_deletion(public_id: str, resource_type: str, *, storage: str, node: str | None) -> uuid.UUID:
+    """A recorded `delete_media` job (in the caller's transaction when there is one) for a file in `storage`;
+    `node`: the node whose disk holds it (local storage), None for a shared store."""
+    return jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": resource_type, "storage": storage},
+                        node=node)
 
 
 def discard(stored: list[StoredFile]) -> None:
@@ -21,8 +29,7 @@ def discard(stored: list[StoredFile]) -> None:
             try:
                 with db.transaction():
                     # This process stored the file, so with local storage it is on this node's disk.
-                    jobs.enqueue("delete_media", {"public_id": item.public_id, "resource_type": item.resource_type,
-                                                  "storage": storage.name}, node=media_node())
+                    record_deletion(item.public_id, item.resource_type, storage=storage.name, node=media_node())
             except errors.AppError:
                 log.error("orphaned %s: neither storage nor the database answered", item.public_id)
 
@@ -32,7 +39,6 @@ def schedule_deletion(public_id: str, resource_type: str) -> None:
     with db.transaction():
         # Pinned to this node with local storage: the node that took the replacement is where the old file was
         # uploaded too, as long as one user's uploads reach one node (they do on one box).
-        job_id = jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": resource_type,
-                                               "storage": get_storage().name}, node=media_node())
+        job_id = record_deletion(public_id, resource_type, storage=get_storage().name, node=media_node())
     if not db.in_transaction():
         jobs.run_now(job_id)

@@ -12,8 +12,8 @@ from shared.auth import CurrentUser
 from shared.media.files import UploadedFile, check_image, check_video_file
 from shared.node import media_node
 from shared.services import notifications
-from shared.services.media_cleanup import discard, schedule_deletion
-from shared.services.media_visibility import schedule_sync
+from shared.services.media_cleanup import discard, record_deletion, schedule_deletion
+from shared.services.media_visibility import media_of, schedule_sync
 from shared.services.visibility import is_listed, owned_video
 from shared.settings import get_settings
 from shared.sql import jobs as jobs_sql
@@ -120,14 +120,9 @@ def delete(user: CurrentUser, video_id: uuid.UUID) -> None:
         if media is None:  # a concurrent delete won: it alone enqueues the media deletions
             raise errors.NotFound("Video not found")
         cached.forget_video(video_id)
-        doomed = [(media["video_file_public_id"], "video"), (media["thumbnail_public_id"], "image")]
-        stream = get_storage().stream_folder(media["id"]) if media["hls_master_public_id"] else None
-        if stream is not None:  # None where the store removes a video's derived stream with the video
-            doomed.append((stream, "hls"))
         # A locally stored video's files are removed by the node whose disk holds them, wherever the request came.
-        job_ids = [jobs.enqueue("delete_media", {"public_id": public_id, "resource_type": kind,
-                                                 "storage": media["storage"]}, node=media["media_node"])
-                   for public_id, kind in doomed]
+        job_ids = [record_deletion(public_id, kind, storage=media["storage"], node=media["media_node"])
+                   for public_id, kind in media_of(media, get_storage())]
     for job_id in job_ids:
         jobs.run_now(job_id)
 

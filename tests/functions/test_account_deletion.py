@@ -10,9 +10,8 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from shared import db, errors, jobs, ratelimit
+from shared import db, errors, jobs
 from shared.services import two_factor
-from shared.settings import reset_settings
 from shared.sql import account_deletion as deletion_sql
 from shared.storage import get_storage
 from tests.conftest import multipart, png_bytes, register_form
@@ -278,11 +277,8 @@ def test_an_account_with_two_factor_needs_its_code(client, make_user, auth, monk
     assert db.fetch_value("SELECT count(*) FROM two_factor") == 0
 
 
-def test_deletion_is_rate_limited(client, make_user, auth, monkeypatch):
-    monkeypatch.setenv("RATE_LIMITS", "on")
-    monkeypatch.setenv("RATE_LIMIT_DELETE_ACCOUNT", "2/hour")
-    reset_settings()
-    ratelimit.reset()
+def test_deletion_is_rate_limited(client, make_user, auth, rate_limits):
+    rate_limits(DELETE_ACCOUNT="2/hour")
     ada = make_user()
     headers = auth(ada)
 

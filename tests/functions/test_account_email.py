@@ -213,11 +213,8 @@ def test_an_unchanged_email_keeps_the_account_verified(client, make_user, inbox,
 
 
 def test_resend_needs_a_sign_in_sends_only_the_newest_working_link_and_is_rate_limited(client, make_user, auth,
-                                                                                      inbox, monkeypatch):
-    monkeypatch.setenv("RATE_LIMITS", "on")
-    monkeypatch.setenv("RATE_LIMIT_VERIFY_EMAIL", "2/hour")
-    reset_settings()
-    ratelimit.reset()
+                                                                                      inbox, rate_limits):
+    rate_limits(VERIFY_EMAIL="2/hour")
     user = make_user()
     headers = auth(user)
 
@@ -393,11 +390,8 @@ def test_forgot_password_takes_about_as_long_for_unknown_accounts(client, make_u
     assert max(known, unknown) / min(known, unknown) < 2.5, (known, unknown)
 
 
-def test_forgot_password_is_rate_limited_per_account_named(client, make_user, monkeypatch):
-    monkeypatch.setenv("RATE_LIMITS", "on")
-    monkeypatch.setenv("RATE_LIMIT_FORGOT_PASSWORD", "2/hour")
-    reset_settings()
-    ratelimit.reset()
+def test_forgot_password_is_rate_limited_per_account_named(client, make_user, rate_limits):
+    rate_limits(FORGOT_PASSWORD="2/hour")
 
     known = [_post(client, "forgot-password", {"email": make_user(email="x@example.com")["email"]}).status_code]
     known += [_post(client, "forgot-password", {"email": "X@example.com"}).status_code for _ in range(2)]

@@ -220,12 +220,8 @@ def test_a_bad_report_is_a_4xx_naming_the_problem(client, people):
     assert db.fetch_value("SELECT count(*) FROM reports") == 0
 
 
-def test_reports_are_rate_limited_per_user(client, people, make_video, monkeypatch):
-    from shared.settings import reset_settings
-
-    monkeypatch.setenv("RATE_LIMITS", "on")
-    monkeypatch.setenv("RATE_LIMIT_REPORTS", "2/hour")
-    reset_settings()
+def test_reports_are_rate_limited_per_user(client, people, make_video, rate_limits):
+    rate_limits(REPORTS="2/hour")
     videos = [make_video(people["users"]["owner"]) for _ in range(3)]
 
     answers = [_report(client, people["as"]["reporter"], "video", v["id"]).status_code for v in videos]

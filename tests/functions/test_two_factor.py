@@ -210,10 +210,8 @@ def test_a_challenge_is_spent_after_five_wrong_codes(client, enrolled, clock):
     assert good.json_body["message"] == "Invalid or expired two-factor challenge"
 
 
-def test_codes_are_rate_limited_per_account_across_challenges_and_ips(client, enrolled, clock, monkeypatch):
-    monkeypatch.setenv("RATE_LIMITS", "on")
-    monkeypatch.setenv("RATE_LIMIT_LOGIN_ACCOUNT", "100/5minutes")  # the password step's own limit, out of the way
-    reset_settings()
+def test_codes_are_rate_limited_per_account_across_challenges_and_ips(client, enrolled, clock, rate_limits):
+    rate_limits(LOGIN_ACCOUNT="100/5minutes")  # the password step's own limit, out of the way
     user, _, secret, _ = enrolled
     wrong = "000000" if clock.code(secret) != "000000" else "111111"
 
